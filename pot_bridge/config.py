@@ -1,0 +1,288 @@
+"""The configuration: one TOML file for what may be read by anyone, secrets apart.
+
+Shop keys and passwords never live in the TOML file. They come from environment
+variables or from systemd credentials (files in `$CREDENTIALS_DIRECTORY`), named
+after the coop's slug, so the file can be shared with volunteers and kept in git.
+The file is read once at start and passed to whatever needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pot_bridge.errors import ConfigError
+
+SECRET_KEYS = {"consumer_key", "consumer_secret", "password", "wp_app_password"}
+Language = Literal["de", "fr", "en"]
+Weekday = Literal[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SmtpConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    sender: str = "pot-bridge@localhost"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    password: SecretStr | None = Field(default=None, exclude=True)
+
+
+class ScheduleConfig(Strict):
+    """Rounds for shops without the POT plugin: one deadline a week."""
+
+    weekday: Weekday
+    time: time
+    distribution_offset_days: int = Field(default=2, ge=0, le=14)
+
+
+class ProducerConfig(Strict):
+    """Whom a group order goes to. `name` is the plugin's `_lieferant` string."""
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    language: Language = "de"
+    skus: list[str] = []
+    sku_prefixes: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _plausible_email(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or value.startswith("@")):
+            raise ValueError("is not an e-mail address")
+        return value
+
+
+class CoopConfig(Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
+    name: str = Field(min_length=1)
+    shop_url: str = Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    timezone: str = "Europe/Zurich"
+    language: Language = "de"
+    admin_email: str | None = None
+    rounds: Literal["plugin", "schedule"] = "plugin"
+    schedule: ScheduleConfig | None = None
+    history_since: date = date(2020, 1, 1)
+    poll_minutes: float = Field(default=5.0, gt=0)
+    counted_statuses: list[str] = ["processing", "on-hold", "completed", "refunded"]
+    requests_per_second: float = Field(default=2.0, ge=0)
+    wp_user: str | None = None
+    producers: list[ProducerConfig] = Field(default=[], alias="producer")
+
+    consumer_key: SecretStr | None = Field(default=None, exclude=True)
+    consumer_secret: SecretStr | None = Field(default=None, exclude=True)
+    wp_app_password: SecretStr | None = Field(default=None, exclude=True)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_when_needed(self) -> CoopConfig:
+        if self.rounds == "schedule" and self.schedule is None:
+            raise ValueError("rounds = 'schedule' needs a [coop.schedule] table")
+        if self.rounds == "plugin" and self.wp_user is None:
+            raise ValueError(
+                "rounds = 'plugin' needs wp_user, the WordPress user whose "
+                "application password reads the plugin's rounds"
+            )
+        names = [p.name for p in self.producers]
+        if len(names) != len(set(names)):
+            raise ValueError("a producer is listed twice")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def producer(self, name: str) -> ProducerConfig | None:
+        return next((p for p in self.producers if p.name == name), None)
+
+
+class Settings(BaseSettings):
+    """Global settings; `POT_BRIDGE_DATABASE_URL` etc. override the file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POT_BRIDGE_", extra="forbid", frozen=True, populate_by_name=True
+    )
+
+    state_dir: Path = Path("var")
+    database_url: str | None = None
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    outbox_poll_seconds: float = Field(default=30.0, gt=0)
+    smtp: SmtpConfig = SmtpConfig()
+    coops: list[CoopConfig] = Field(default=[], alias="coop")
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Settings:
+        slugs = [c.slug for c in self.coops]
+        duplicated = {s for s in slugs if slugs.count(s) > 1}
+        if duplicated:
+            raise ValueError(f"coop slug used twice: {', '.join(sorted(duplicated))}")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.state_dir / 'pot-bridge.sqlite3').resolve()}"
+
+    def coop(self, slug: str) -> CoopConfig:
+        for coop in self.coops:
+            if coop.slug == slug:
+                return coop
+        known = ", ".join(c.slug for c in self.coops) or "none"
+        raise ConfigError(f"no coop {slug!r} in the configuration (known: {known})")
+
+
+def env_name(slug: str, field: str) -> str:
+    """POT_BRIDGE_<SLUG>_<FIELD>, the environment variable of a coop's secret."""
+    return f"POT_BRIDGE_{slug.upper().replace('-', '_')}_{field.upper()}"
+
+
+def read_secret(
+    name: str, credential: str, environ: dict[str, str] | os._Environ[str]
+) -> SecretStr | None:
+    """A secret from the environment, else from a systemd credential file."""
+    if environ.get(name):
+        return SecretStr(environ[name])
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if directory:
+        path = Path(directory) / credential
+        if path.is_file():
+            return SecretStr(path.read_text(encoding="utf-8").strip())
+    return None
+
+
+def load(
+    path: Path, environ: dict[str, str] | os._Environ[str] | None = None
+) -> Settings:
+    """Read, check and complete the configuration, or raise ConfigError.
+
+    The message names the file, the coop and the field, so a volunteer can find
+    the line to fix.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+    _refuse_secrets(path, raw)
+    raw = _with_secrets(raw, environ)
+
+    try:
+        settings = Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, raw, exc)) from None
+
+    _require_shop_secrets(path, settings)
+
+    return settings
+
+
+def _refuse_secrets(path: Path, raw: dict[str, Any]) -> None:
+    tables: list[tuple[str, dict[str, Any]]] = [("top level", raw)]
+    if isinstance(raw.get("smtp"), dict):
+        tables.append(("[smtp]", raw["smtp"]))
+    for coop in raw.get("coop", []) if isinstance(raw.get("coop"), list) else []:
+        if isinstance(coop, dict):
+            tables.append((f"coop {coop.get('slug', '?')!r}", coop))
+    for where, table in tables:
+        found = SECRET_KEYS & set(table)
+        if found:
+            raise ConfigError(
+                f"{path}: {where}: field {min(found)!r} is a secret and does "
+                "not belong in the file; set it in the environment or as a systemd "
+                "credential (see config.example.toml)"
+            )
+
+
+def _with_secrets(
+    raw: dict[str, Any], environ: dict[str, str] | os._Environ[str]
+) -> dict[str, Any]:
+    raw = dict(raw)
+    smtp = dict(raw.get("smtp", {})) if isinstance(raw.get("smtp"), dict) else None
+    if smtp is not None or environ.get("POT_BRIDGE_SMTP_PASSWORD"):
+        smtp = smtp or {}
+        password = read_secret("POT_BRIDGE_SMTP_PASSWORD", "smtp.password", environ)
+        if password is not None:
+            smtp["password"] = password
+        raw["smtp"] = smtp
+    coops = []
+    for coop in raw.get("coop", []) if isinstance(raw.get("coop"), list) else []:
+        if isinstance(coop, dict) and isinstance(coop.get("slug"), str):
+            coop = dict(coop)
+            slug = coop["slug"]
+            for field in ("consumer_key", "consumer_secret", "wp_app_password"):
+                secret = read_secret(env_name(slug, field), f"{slug}.{field}", environ)
+                if secret is not None:
+                    coop[field] = secret
+        coops.append(coop)
+    if "coop" in raw:
+        raw["coop"] = coops
+    return raw
+
+
+def _require_shop_secrets(path: Path, settings: Settings) -> None:
+    for coop in settings.coops:
+        needed = ["consumer_key", "consumer_secret"]
+        if coop.rounds == "plugin":
+            needed.append("wp_app_password")
+        for field in needed:
+            if getattr(coop, field) is None:
+                raise ConfigError(
+                    f"{path}: coop {coop.slug!r}: field {field!r} is missing: set "
+                    f"{env_name(coop.slug, field)} or the systemd credential "
+                    f"{coop.slug}.{field}"
+                )
+
+
+def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
+    lines = [f"{path}: the configuration is not valid:"]
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = "top level"
+        if loc[:1] == ["coop"] and len(loc) > 1 and isinstance(loc[1], int):
+            coop = raw["coop"][loc[1]]
+            slug = coop.get("slug", f"#{loc[1] + 1}") if isinstance(coop, dict) else "?"
+            where = f"coop {slug!r}"
+            loc = loc[2:]
+        elif loc[:1] == ["smtp"]:
+            where, loc = "[smtp]", loc[1:]
+        field = ".".join(str(part) for part in loc) or "(table)"
+        lines.append(f"  {where}: field {field!r}: {error['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,306 @@
+"""The store: a mirror of what the shops hold, and the bridge's own state.
+
+Mirrored rows (members, products, orders, lines, refunds) are upserted by the
+shop's ids and may be overwritten by a later pull. The bridge's own rows (cursors,
+rounds, group orders, outgoing mail, problems) are only ever written here.
+Money is integer Rappen (see `types.Rappen`), quantities exact decimal text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pot_bridge.store.types import Quantity, Rappen, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Member(Base):
+    """A WooCommerce customer of one coop."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("coop", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    modified_gmt: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Product(Base):
+    """A shop product as last pulled, for the producer of lines that lack it."""
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("coop", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    sku: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(400), default="")
+    producer: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    pack_size: Mapped[str] = mapped_column(String(32), default="")
+    pot_id: Mapped[str] = mapped_column(String(64), default="")
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Order(Base):
+    """A member's order as the shop holds it, with the round it belongs to."""
+
+    __tablename__ = "shop_order"
+    __table_args__ = (
+        UniqueConstraint("coop", "order_id"),
+        Index("ix_shop_order_round", "coop", "round_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    member_name: Mapped[str] = mapped_column(String(400), default="")
+    payment_method: Mapped[str] = mapped_column(String(100), default="")
+    created_via: Mapped[str] = mapped_column(String(40), default="")
+    plugin_round_id: Mapped[int | None] = mapped_column(BigInteger)
+    round_key: Mapped[str | None] = mapped_column(String(64))
+    created_gmt: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    modified_gmt: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    total: Mapped[Decimal] = mapped_column(Rappen())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order",
+        cascade="all, delete-orphan",
+        order_by="OrderLine.item_id",
+    )
+
+
+class OrderLine(Base):
+    """One line of an order; `amount` is what the member paid (total plus tax)."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("order_pk", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_pk: Mapped[int] = mapped_column(
+        ForeignKey("shop_order.id", ondelete="CASCADE")
+    )
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    product_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    variation_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(400))
+    sku: Mapped[str] = mapped_column(String(100), default="")
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    producer: Mapped[str | None] = mapped_column(String(200))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Refund(Base):
+    """A refund on an order, keyed by the shop's refund id."""
+
+    __tablename__ = "refund"
+    __table_args__ = (UniqueConstraint("coop", "refund_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    refund_id: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_gmt: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    lines: Mapped[list[RefundLine]] = relationship(
+        back_populates="refund", cascade="all, delete-orphan"
+    )
+
+
+class RefundLine(Base):
+    """What a refund takes back from one order line (negative numbers)."""
+
+    __tablename__ = "refund_line"
+    __table_args__ = (UniqueConstraint("refund_pk", "line_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_pk: Mapped[int] = mapped_column(ForeignKey("refund.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+
+    refund: Mapped[Refund] = relationship(back_populates="lines")
+
+
+class SyncCursor(Base):
+    """How far a stream of a coop has been pulled completely."""
+
+    __tablename__ = "sync_cursor"
+
+    coop: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor_gmt: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Round(Base):
+    """An ordering round of a coop; `key` is `plugin:<id>` or `schedule:<date>`."""
+
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("coop", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    distribution_day: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    group_orders: Mapped[list[GroupOrder]] = relationship(
+        back_populates="round", order_by="GroupOrder.producer"
+    )
+
+
+class GroupOrder(Base):
+    """One producer's total for one round, as built when the round closed."""
+
+    __tablename__ = "group_order"
+    __table_args__ = (UniqueConstraint("round_pk", "producer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_pk: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    producer: Mapped[str] = mapped_column(String(200))
+    total: Mapped[Decimal] = mapped_column(Rappen())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    round: Mapped[Round] = relationship(back_populates="group_orders")
+    lines: Mapped[list[GroupOrderLine]] = relationship(
+        back_populates="group_order",
+        cascade="all, delete-orphan",
+        order_by="GroupOrderLine.position",
+    )
+
+
+class GroupOrderLine(Base):
+    """One product of a group order: quantities and amounts summed over members."""
+
+    __tablename__ = "group_order_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_order_pk: Mapped[int] = mapped_column(
+        ForeignKey("group_order.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    sku: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(400))
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(Rappen())
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+
+    group_order: Mapped[GroupOrder] = relationship(back_populates="lines")
+
+
+class OutboxMessage(Base):
+    """An e-mail to send exactly once; `key` names its cause and makes it unique.
+
+    States: queued → sending → sent, or failing (retried with backoff), or
+    uncertain (the bridge stopped while the SMTP server had the message: an
+    admin decides, since sending again could give the producer a duplicate).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    coop: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        back_populates="message",
+        cascade="all, delete-orphan",
+        order_by="OutboxAttachment.id",
+    )
+
+
+class OutboxAttachment(Base):
+    __tablename__ = "outbox_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+class Problem(Base):
+    """Something a coop admin must look at, reported once and counted after."""
+
+    __tablename__ = "problem"
+    __table_args__ = (UniqueConstraint("coop", "kind", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
