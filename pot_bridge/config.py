@@ -235,13 +235,10 @@ def _with_secrets(
     raw: dict[str, Any], environ: dict[str, str] | os._Environ[str]
 ) -> dict[str, Any]:
     raw = dict(raw)
-    smtp = dict(raw.get("smtp", {})) if isinstance(raw.get("smtp"), dict) else None
-    if smtp is not None or environ.get("POT_BRIDGE_SMTP_PASSWORD"):
-        smtp = smtp or {}
-        password = read_secret("POT_BRIDGE_SMTP_PASSWORD", "smtp.password", environ)
-        if password is not None:
-            smtp["password"] = password
-        raw["smtp"] = smtp
+    password = read_secret("POT_BRIDGE_SMTP_PASSWORD", "smtp.password", environ)
+    if password is not None:
+        smtp = raw.get("smtp", {})
+        raw["smtp"] = {**smtp, "password": password} if isinstance(smtp, dict) else smtp
     coops = []
     for coop in raw.get("coop", []) if isinstance(raw.get("coop"), list) else []:
         if isinstance(coop, dict) and isinstance(coop.get("slug"), str):

@@ -1,0 +1,158 @@
+"""The steps of the main job for one coop, wired to the store, its shop and mail.
+
+The daemon and the CLI both drive a `Bridge`; it holds no business rules of its
+own, only the order of the steps and the rule that one coop's failure is logged
+and stays with that coop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from pot_bridge import outbox
+from pot_bridge.close import Closed, close_round
+from pot_bridge.config import CoopConfig, Settings
+from pot_bridge.errors import PotBridgeError, SkipItemError
+from pot_bridge.log import register_secret
+from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugin_rounds
+from pot_bridge.shop.client import ShopClient
+from pot_bridge.shop.plugin import PluginClient
+from pot_bridge.store import make_engine, migrate, session_factory
+from pot_bridge.sync import SyncResult, sync_coop
+
+log = structlog.get_logger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollResult:
+    coop: str
+    synced: SyncResult | None = None
+    closed: list[Closed] | None = None
+    error: str | None = None
+
+
+class Bridge:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        client_options: dict[str, object] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = make_engine(settings.db_url)
+        migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+        self._client_options = client_options or {}
+        self._clients: dict[str, ShopClient] = {}
+        for coop in settings.coops:
+            for secret in (
+                coop.consumer_key,
+                coop.consumer_secret,
+                coop.wp_app_password,
+            ):
+                register_secret(secret.get_secret_value() if secret else None)
+        if settings.smtp.password:
+            register_secret(settings.smtp.password.get_secret_value())
+
+    def client(self, coop: CoopConfig) -> ShopClient:
+        """One client (and connection pool) per shop, kept for the process."""
+        if coop.slug not in self._clients:
+            assert coop.consumer_key and coop.consumer_secret
+            options: dict[str, object] = {
+                "requests_per_second": coop.requests_per_second,
+                **self._client_options,
+            }
+            self._clients[coop.slug] = ShopClient(
+                coop.slug,
+                coop.shop_url,
+                coop.consumer_key.get_secret_value(),
+                coop.consumer_secret.get_secret_value(),
+                wp_user=coop.wp_user,
+                wp_app_password=(
+                    coop.wp_app_password.get_secret_value()
+                    if coop.wp_app_password
+                    else None
+                ),
+                **options,  # type: ignore[arg-type]
+            )
+        return self._clients[coop.slug]
+
+    def sync(self, slug: str) -> SyncResult:
+        """Pull the shop, refresh its rounds and place every order in its round."""
+        coop = self.settings.coop(slug)
+        client = self.client(coop)
+        now = self.clock()
+
+        result = sync_coop(coop, client, self.sessions, now)
+
+        rounds = PluginClient(client).get_rounds() if coop.rounds == "plugin" else []
+        with self.sessions.begin() as session:
+            if rounds:
+                upsert_plugin_rounds(session, coop, rounds)
+            assignment = assign_orders(session, coop, now)
+        log.info(
+            "round.orders_assigned",
+            coop=slug,
+            assigned=assignment.assigned,
+            unassigned=assignment.unassigned,
+        )
+        return result
+
+    def close(self, slug: str, round_key: str | None = None) -> list[Closed]:
+        """Close the rounds past their deadline, or the one round named."""
+        coop = self.settings.coop(slug)
+        now = self.clock()
+        results = []
+        with self.sessions() as session:
+            if round_key is not None:
+                found = find_round(session, slug, round_key)
+                if found is None:
+                    raise SkipItemError(f"no round {round_key!r}", coop=slug)
+                keys = [found.key]
+            else:
+                keys = [r.key for r in due_rounds(session, slug, now)]
+        for key in keys:
+            with self.sessions.begin() as session:
+                round_ = find_round(session, slug, key)
+                assert round_ is not None
+                results.append(close_round(session, coop, round_, now))
+        return results
+
+    def poll(self, slug: str) -> PollResult:
+        """Sync, then close due rounds: only after a sync, so no order is missed."""
+        result = PollResult(coop=slug)
+        structlog.contextvars.bind_contextvars(coop=slug)
+        try:
+            result.synced = self.sync(slug)
+            result.closed = self.close(slug)
+        except PotBridgeError as exc:
+            result.error = str(exc)
+            log.error("coop.poll_failed", error=str(exc), kind=type(exc).__name__)
+        except Exception as exc:  # one coop's bug must not stop the others
+            result.error = f"{type(exc).__name__}: {exc}"
+            log.exception("coop.poll_crashed")
+        finally:
+            structlog.contextvars.unbind_contextvars("coop")
+        return result
+
+    def drain(self) -> outbox.DrainResult:
+        return outbox.drain(self.sessions, self.settings.smtp, now=self.clock)
+
+    def recover(self) -> int:
+        return outbox.recover(self.sessions, self.clock())
+
+    def dispose(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        self.engine.dispose()

@@ -1,0 +1,125 @@
+"""Closing a round: build each producer's group order and queue its e-mail, once.
+
+Everything for one round happens in one transaction: the group orders, the
+queued mails (keyed by round and producer) and the round's `closed_at`. A crash
+before the commit leaves nothing; a crash after it leaves a closed round whose
+mails the outbox sends. Closing again finds the round closed and does nothing.
+Rounds that closed longer ago than the catch-up window (before the bridge ran
+for this coop, say) are marked closed without mail, so a first start never
+floods producers with old rounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.orm import Session
+
+from pot_bridge import documents, outbox, problems
+from pot_bridge.config import CoopConfig
+from pot_bridge.group_order import build, save
+from pot_bridge.store.schema import Round
+
+log = structlog.get_logger(__name__)
+
+CATCH_UP = timedelta(days=7)
+
+
+@dataclass
+class Closed:
+    round_key: str
+    group_orders: int = 0
+    mails_queued: int = 0
+    historic: bool = False
+    without_contact: list[str] = field(default_factory=list)
+    unknown_lines: int = 0
+
+
+def close_round(
+    session: Session,
+    coop: CoopConfig,
+    round_: Round,
+    now: datetime,
+    *,
+    catch_up: timedelta = CATCH_UP,
+) -> Closed:
+    """Close one round (the caller commits); idempotent."""
+    closed = Closed(round_key=round_.key)
+    if round_.closed_at is not None:
+        return closed
+
+    if round_.closes_at < now - catch_up:
+        round_.closed_at = now
+        closed.historic = True
+        log.info(
+            "round.closed_historic",
+            coop=coop.slug,
+            round=round_.key,
+            closes_at=round_.closes_at.isoformat(),
+        )
+        return closed
+
+    built = build(session, coop, round_)
+    closed.unknown_lines = len(built.unknown)
+    if built.unknown:
+        names = "; ".join(f"{u.name} (order {u.order_id})" for u in built.unknown[:20])
+        problems.report(
+            session,
+            coop=coop.slug,
+            kind="round.lines_without_producer",
+            subject=round_.key,
+            message=f"{len(built.unknown)} line(s) of {round_.name} went to no "
+            f"producer: {names}",
+            now=now,
+        )
+
+    for view in built.views:
+        save(session, round_, view, now)
+        closed.group_orders += 1
+        contact = coop.producer(view.producer)
+        if contact is None or not contact.email:
+            closed.without_contact.append(view.producer)
+            problems.report(
+                session,
+                coop=coop.slug,
+                kind="producer.no_contact",
+                subject=view.producer,
+                message=f"producer {view.producer!r} has a group order in "
+                f"{round_.name} ({view.total} CHF) but no e-mail address in the "
+                "configuration; add a [[coop.producer]] entry",
+                now=now,
+            )
+            continue
+        subject, body = documents.producer_email(view, contact.language)
+        outbox.enqueue(
+            session,
+            key=f"group-order:{coop.slug}:{round_.key}:{view.producer}",
+            coop=coop.slug,
+            recipient=contact.email,
+            subject=subject,
+            body=body,
+            attachments=[
+                outbox.Attachment(
+                    filename=documents.attachment_name(view),
+                    content_type="text/csv",
+                    content=documents.group_order_csv(view),
+                )
+            ],
+            now=now,
+        )
+        closed.mails_queued += 1
+
+    round_.closed_at = now
+    session.flush()
+    log.info(
+        "round.closed",
+        coop=coop.slug,
+        round=round_.key,
+        group_orders=closed.group_orders,
+        mails_queued=closed.mails_queued,
+        without_contact=closed.without_contact,
+        unknown_lines=closed.unknown_lines,
+    )
+    return closed
