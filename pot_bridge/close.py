@@ -92,7 +92,9 @@ def close_round(
                 now=now,
             )
             continue
-        subject, body = documents.producer_email(view, contact.language)
+        subject, body = documents.producer_email(
+            view, contact.language, zone=coop.zone
+        )
         outbox.enqueue(
             session,
             key=f"group-order:{coop.slug}:{round_.key}:{view.producer}",
@@ -104,7 +106,7 @@ def close_round(
                 outbox.Attachment(
                     filename=documents.attachment_name(view),
                     content_type="text/csv",
-                    content=documents.group_order_csv(view),
+                    content=documents.group_order_csv(view, contact.language),
                 )
             ],
             now=now,

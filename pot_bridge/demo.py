@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -69,8 +69,10 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
 
 
 def _address(name: str) -> str:
-    local = "".join(c for c in name.lower().replace(" ", ".") if c.isascii())
-    return f"{local.strip('.')}@producers.example.org"
+    local = name.lower().replace(" ", ".")
+    for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue")):
+        local = local.replace(umlaut, plain)
+    return f"{local}@producers.example.org"
 
 
 def run_demo(state_dir: Path, *, keep_running: bool = False) -> int:

@@ -53,7 +53,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _dumps(obj: Any, **kwargs: Any) -> str:
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, **kwargs)
+    kwargs["default"] = _json_default
+    return json.dumps(obj, ensure_ascii=False, **kwargs)
 
 
 def configure(fmt: str = "auto", level: str = "info") -> None:

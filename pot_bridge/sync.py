@@ -16,10 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,13 +27,21 @@ from pot_bridge.config import CoopConfig
 from pot_bridge.errors import AbortError, ShopBadResponse, ShopNotFound, SkipItemError
 from pot_bridge.producer import is_plugin_product, producer_of_line
 from pot_bridge.shop.client import ShopClient
-from pot_bridge.shop.wire import Customer, LineItem, Refund, parse_order, parse_product
+from pot_bridge.shop.wire import (
+    Customer,
+    LineItem,
+    parse_customer,
+    parse_order,
+    parse_product,
+    parse_refund,
+)
 from pot_bridge.shop.wire import Order as WireOrder
 from pot_bridge.store.schema import Member, Order, OrderLine, Product, SyncCursor
 from pot_bridge.store.schema import Refund as RefundRow
 from pot_bridge.store.schema import RefundLine as RefundLineRow
 
 log = structlog.get_logger(__name__)
+Row = TypeVar("Row", OrderLine, RefundLineRow)
 
 OVERLAP = timedelta(minutes=10)
 SETTLE = timedelta(seconds=30)
@@ -235,7 +242,9 @@ def upsert_order(
     lines = [
         _line(session, coop, client, order, item, now) for item in order.line_items
     ]
-    row.lines = [line for line in lines if line is not None]
+    row.lines = merge_rows(
+        row.lines, [line for line in lines if line is not None], key="item_id"
+    )
     session.flush()
     log.debug("order.pulled", coop=coop.slug, order_id=order.id, status=order.status)
     return True
@@ -287,6 +296,23 @@ def _line(
         quantity=item.quantity,
         amount=item.gross,
     )
+
+
+def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
+    """Update child rows in place by their shop id, so a re-pull never inserts a
+    row whose unique key is still held by the row it replaces."""
+    by_key = {getattr(row, key): row for row in current}
+    merged = []
+    for row in new:
+        old = by_key.get(getattr(row, key))
+        if old is None:
+            merged.append(row)
+            continue
+        for column in row.__table__.columns:
+            if not column.primary_key and column.name in row.__dict__:
+                setattr(old, column.name, getattr(row, column.name))
+        merged.append(old)
+    return merged
 
 
 def _meta_str(item: LineItem, key: str) -> str:
@@ -345,7 +371,7 @@ def _pull_order_refunds(
     raw = client.get(f"orders/{order.id}/refunds", {"per_page": 100})
     detailed = {r["id"] for r in raw if isinstance(r, dict) and "id" in r}
     for item in raw:
-        _upsert_refund_raw(session, coop, item, now, result)
+        _upsert_refund_raw(session, coop, item, now, result, order_id=order.id)
     for summary in order.refunds:
         if summary.id in detailed:
             continue
@@ -373,21 +399,17 @@ def _pull_order_refunds(
         )
 
 
-def _upsert_refund_raw(
-    session: Session, coop: CoopConfig, raw: Any, now: datetime, result: SyncResult
-) -> None:
+def _upsert_refund_raw(session: Session, coop: CoopConfig, raw: Any, now: datetime,
+                       result: SyncResult, order_id: int | None = None) -> None:
     try:
-        refund = Refund.model_validate(raw)
-    except ValidationError as exc:
+        refund = parse_refund(raw, coop.slug, order_id)
+    except SkipItemError as exc:
         ident = raw.get("id") if isinstance(raw, dict) else "?"
-        _skip(
-            session, coop, f"refund {ident}", f"unreadable refund: {exc}", now, result
-        )
+        _skip(session, coop, f"refund {ident}", str(exc), now, result)
         return
     if refund.parent_id is None:
-        _skip(
-            session, coop, f"refund {refund.id}", "refund names no order", now, result
-        )
+        _skip(session, coop, f"refund {refund.id}", "refund names no order", now,
+              result)
         return
     result.refunds_seen += 1
     lines = [
@@ -443,10 +465,7 @@ def upsert_refund(
         return
     row.amount, row.reason, row.synced_at = amount, reason, now
     row.created_gmt = created or row.created_gmt
-    if [(x.line_id, x.quantity, x.amount) for x in row.lines] != [
-        (x.line_id, x.quantity, x.amount) for x in new_lines
-    ]:
-        row.lines = new_lines
+    row.lines = merge_rows(row.lines, new_lines, key="line_id")
     session.flush()
 
 
@@ -498,8 +517,8 @@ def _pull_members(
         with sessions.begin() as session:
             for raw in page.items:
                 try:
-                    customer = Customer.model_validate(raw)
-                except ValidationError as exc:
+                    customer = parse_customer(raw, coop.slug)
+                except SkipItemError as exc:
                     ident = raw.get("id") if isinstance(raw, dict) else "?"
                     _skip(session, coop, f"customer {ident}", str(exc), now, result)
                     continue

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from pot_bridge.mailcatcher import MailCatcher
+from pot_bridge.sandbox import SandboxShop, seed_coop
 from pot_bridge.store import make_engine, migrate
 from pot_bridge.store.schema import Base
 
@@ -81,3 +84,18 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def shop() -> Iterator[SandboxShop]:
+    """The seeded sandbox coop on a loopback port (real clock: OAuth checks it)."""
+    with SandboxShop(seed_coop(datetime.now(UTC))) as running:
+        yield running
+
+
+@pytest.fixture
+def mail() -> Iterator[MailCatcher]:
+    """A real SMTP server on loopback."""
+    with MailCatcher() as running:
+        yield running
+

@@ -136,7 +136,7 @@ def _tax_lines(order: Order) -> list[dict[str, Any]]:
 
 
 def order_json(order: Order, base: str) -> dict[str, Any]:
-    tax = sum((line.totals[2] for line in order.lines), Decimal("0"))
+    tax = sum((line.totals[2] for line in order.lines), Decimal(0))
     href = f"{base}/wp-json/wc/v3/orders/{order.id}"
     links = _self_links(href, f"{base}/wp-json/wc/v3/orders", ALL_METHODS)
     links["email_templates"] = [
@@ -219,7 +219,7 @@ def refund_json(refund: Refund, base: str, *, with_parent: bool) -> dict[str, An
     links = _self_links(f"{href}/{refund.id}", href, ["GET", "DELETE"])
     links["up"] = [{"href": f"{base}/wp-json/wc/v3/orders/{refund.order_id}"}]
     lines = []
-    tax_sum = Decimal("0")
+    tax_sum = Decimal(0)
     for rl in refund.lines:
         tax_sum += rl.tax
         lines.append({

@@ -1,4 +1,4 @@
-"""Request URLs, query encoding and OAuth 1.0a signing for one shop.
+"""What goes out to a shop: URLs, query and JSON encoding, OAuth 1.0a signing.
 
 Signing is delegated to the official `woocommerce` package (`woocommerce.oauth`),
 so the base string is built exactly as WooCommerce's own client builds it. Its
@@ -8,10 +8,12 @@ so the base string is built exactly as WooCommerce's own client builds it. Its
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from woocommerce.oauth import OAuth
@@ -62,7 +64,9 @@ def encode_query(params: Mapping[str, object] | None) -> list[tuple[str, str]]:
     if not params:
         return []
 
-    return [(key, query_value(value)) for key, value in params.items() if value is not None]
+    return [
+        (key, query_value(value)) for key, value in params.items() if value is not None
+    ]
 
 
 def plain_url(url: str, pairs: Iterable[tuple[str, str]]) -> str:
@@ -71,11 +75,13 @@ def plain_url(url: str, pairs: Iterable[tuple[str, str]]) -> str:
     return f"{url}?{query}" if query else url
 
 
-def signed_url(url: str, pairs: Iterable[tuple[str, str]], key: str, secret: str,
-               method: str) -> str:
+def signed_url(
+    url: str, pairs: Iterable[tuple[str, str]], key: str, secret: str, method: str
+) -> str:
     """A freshly signed URL (new nonce and timestamp): never reuse one."""
-    oauth = OAuth(plain_url(url, pairs), key, secret, version=WC_NAMESPACE,
-                  method=method.upper())
+    oauth = OAuth(
+        plain_url(url, pairs), key, secret, version=WC_NAMESPACE, method=method.upper()
+    )
     return str(oauth.get_oauth_url())
 
 
@@ -102,3 +108,20 @@ def base_from_location(location: str) -> str | None:
     public = public_location(location)
     head, found, _ = public.partition("/wp-json/")
     return head if found and "://" in head else None
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def json_body(data: dict[str, Any] | None) -> tuple[bytes | None, dict[str, str]]:
+    """UTF-8 JSON as WordPress reads it; money as strings, never floats."""
+    if data is None:
+        return None, {}
+    body = json.dumps(data, ensure_ascii=False, default=_json_default).encode("utf-8")
+
+    return body, {"Content-Type": "application/json; charset=utf-8"}
