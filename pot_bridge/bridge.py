@@ -67,7 +67,8 @@ class Bridge:
     def client(self, coop: CoopConfig) -> ShopClient:
         """One client (and connection pool) per shop, kept for the process."""
         if coop.slug not in self._clients:
-            assert coop.consumer_key and coop.consumer_secret
+            assert coop.consumer_key
+            assert coop.consumer_secret
             options: dict[str, object] = {
                 "requests_per_second": coop.requests_per_second,
                 **self._client_options,

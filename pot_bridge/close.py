@@ -92,9 +92,7 @@ def close_round(
                 now=now,
             )
             continue
-        subject, body = documents.producer_email(
-            view, contact.language, zone=coop.zone
-        )
+        subject, body = documents.producer_email(view, contact.language, zone=coop.zone)
         outbox.enqueue(
             session,
             key=f"group-order:{coop.slug}:{round_.key}:{view.producer}",

@@ -17,11 +17,17 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from pot_bridge.bridge import Bridge
-from pot_bridge.config import CoopConfig, ProducerConfig, Settings, SmtpConfig
+from pot_bridge.config import (
+    CoopConfig,
+    Language,
+    ProducerConfig,
+    Settings,
+    SmtpConfig,
+)
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.sandbox import SandboxShop, seed_coop
 
-PRODUCERS = (
+PRODUCERS: tuple[tuple[str, Language], ...] = (
     ("Hof Sonnenberg", "de"),
     ("Käserei Talgrund", "de"),
     ("Bäckerei Kornblume", "fr"),
@@ -43,11 +49,11 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
         history_since=datetime.now(UTC).date().replace(month=1, day=1),
         poll_minutes=1,
         requests_per_second=0,
-        producer=[
+        producers=[
             ProducerConfig(
                 name=name,
                 email=_address(name),
-                language=language,  # type: ignore[arg-type]
+                language=language,
             )
             for name, language in PRODUCERS
         ],
@@ -63,7 +69,7 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
             security="none",
             sender="bestellungen@foodcoop-sandbox.example.org",
         ),
-        coop=[coop],
+        coops=[coop],
         outbox_poll_seconds=5,
     )
 

@@ -399,8 +399,14 @@ def _pull_order_refunds(
         )
 
 
-def _upsert_refund_raw(session: Session, coop: CoopConfig, raw: Any, now: datetime,
-                       result: SyncResult, order_id: int | None = None) -> None:
+def _upsert_refund_raw(
+    session: Session,
+    coop: CoopConfig,
+    raw: Any,
+    now: datetime,
+    result: SyncResult,
+    order_id: int | None = None,
+) -> None:
     try:
         refund = parse_refund(raw, coop.slug, order_id)
     except SkipItemError as exc:
@@ -408,8 +414,9 @@ def _upsert_refund_raw(session: Session, coop: CoopConfig, raw: Any, now: dateti
         _skip(session, coop, f"refund {ident}", str(exc), now, result)
         return
     if refund.parent_id is None:
-        _skip(session, coop, f"refund {refund.id}", "refund names no order", now,
-              result)
+        _skip(
+            session, coop, f"refund {refund.id}", "refund names no order", now, result
+        )
         return
     result.refunds_seen += 1
     lines = [

@@ -9,7 +9,6 @@ from pot_bridge.bridge import Bridge
 from pot_bridge.demo import sandbox_settings
 from pot_bridge.sandbox import SandboxShop
 
-
 FAST_CLIENT = {
     "sleep": lambda seconds: None,
     "backoff_base": 0.0,

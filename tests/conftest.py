@@ -98,4 +98,3 @@ def mail() -> Iterator[MailCatcher]:
     """A real SMTP server on loopback."""
     with MailCatcher() as running:
         yield running
-

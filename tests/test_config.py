@@ -54,8 +54,9 @@ def test_secrets_in_the_file_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_wrong_field_names_file_coop_and_field(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL.replace('"https://shop.example.org"',
-                                           '"shop.example.org"'))
+    path = write(
+        tmp_path, MINIMAL.replace('"https://shop.example.org"', '"shop.example.org"')
+    )
 
     with pytest.raises(ConfigError) as caught:
         load(path, SECRETS)

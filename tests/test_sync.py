@@ -72,8 +72,11 @@ def test_query_is_naive_gmt_in_id_order(bridge: Bridge, shop: SandboxShop) -> No
     """Trap T-04: with dates_are_gmt a `Z` or offset would shift the window."""
     bridge.sync("sandbox")
 
-    listed = [r.query for r in shop.requests
-              if r.method == "GET" and r.path.endswith("/wc/v3/orders")]
+    listed = [
+        r.query
+        for r in shop.requests
+        if r.method == "GET" and r.path.endswith("/wc/v3/orders")
+    ]
     assert listed
     for query in listed:
         assert "true" == query["dates_are_gmt"]
@@ -128,7 +131,8 @@ def test_refund_that_does_not_touch_its_order_is_pulled(
 
     with bridge.sessions() as session:
         refund = session.scalars(
-            select(Refund).where(Refund.order_id == SEED["classic"])
+            select(Refund)
+            .where(Refund.order_id == SEED["classic"])
             .options(selectinload(Refund.lines))
         ).one()
     assert [order.lines[0].id] == [line.item_id for line in refund.lines]
@@ -140,8 +144,7 @@ def test_cursor_stays_when_the_pass_fails(bridge: Bridge, shop: SandboxShop) -> 
     bridge.sync("sandbox")
     with bridge.sessions() as session:
         before = session.get(SyncCursor, ("sandbox", "orders"))
-    shop.faults.add(Fault(method="GET", path=r"/wc/v3/orders$", times=50,
-                          kind="html"))
+    shop.faults.add(Fault(method="GET", path=r"/wc/v3/orders$", times=50, kind="html"))
 
     result = bridge.poll("sandbox")
 
@@ -149,7 +152,8 @@ def test_cursor_stays_when_the_pass_fails(bridge: Bridge, shop: SandboxShop) -> 
     assert "sandbox" in result.error
     with bridge.sessions() as session:
         after = session.get(SyncCursor, ("sandbox", "orders"))
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert before.cursor_gmt == after.cursor_gmt
 
 
@@ -161,8 +165,9 @@ def test_shop_without_modified_after_is_refused(
 
     from pot_bridge.sandbox import seed_coop
 
-    with SandboxShop(seed_coop(datetime.now(UTC)),
-                     supports_modified_after=False) as old_shop:
+    with SandboxShop(
+        seed_coop(datetime.now(UTC)), supports_modified_after=False
+    ) as old_shop:
         bridge = make_bridge(old_shop, db_url, mail.port, tmp_path)
         with pytest.raises(AbortError, match="modified_after"):
             bridge.sync("sandbox")

@@ -11,8 +11,9 @@ from pot_bridge.sandbox import SandboxShop, seed_coop
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pot_bridge.sandbox",
-                                     description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pot_bridge.sandbox", description=__doc__
+    )
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)

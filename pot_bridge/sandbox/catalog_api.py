@@ -19,14 +19,19 @@ def list_products(req: Request) -> Reply:
     dates: tuple[str, ...] = ("after", "before")
     if req.supports_modified_after:
         dates += ("modified_after", "modified_before")
-    query = parse_list(req.params, orderby_enum=PRODUCT_ORDERBY,
-                       status_enum=PRODUCT_STATUS_ENUM, date_params=dates)
+    query = parse_list(
+        req.params,
+        orderby_enum=PRODUCT_ORDERBY,
+        status_enum=PRODUCT_STATUS_ENUM,
+        date_params=dates,
+    )
     wanted = set(query.statuses)
     include = set(query.include)
     skus = set(filter(None, (flat(req.params, "sku") or "").split(",")))
 
     rows = [
-        p for p in req.state.products.values()
+        p
+        for p in req.state.products.values()
         if (p.status in wanted or ("any" in wanted and p.status != "trash"))
         and (not include or p.id in include)
         and (not skus or p.sku in skus)
@@ -55,21 +60,28 @@ def list_products(req: Request) -> Reply:
 def get_product(req: Request, product_id: int) -> Reply:
     product = req.state.products.get(product_id)
     if product is None:
-        return Reply(404, wire.error("woocommerce_rest_product_invalid_id",
-                                     "Invalid ID.", 404))
+        return Reply(
+            404, wire.error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+        )
     return Reply(200, wire.product_json(product, req.base))
 
 
 def list_customers(req: Request) -> Reply:
     """Customers default to role=customer, sorted by display name ascending."""
-    query = parse_list(req.params, orderby_enum=CUSTOMER_ORDERBY, status_enum=None,
-                       default_orderby="name", default_order="asc")
+    query = parse_list(
+        req.params,
+        orderby_enum=CUSTOMER_ORDERBY,
+        status_enum=None,
+        default_orderby="name",
+        default_order="asc",
+    )
     role = flat(req.params, "role") or "customer"
     email = (flat(req.params, "email") or "").lower()
     include = set(query.include)
 
     rows = [
-        c for c in req.state.customers.values()
+        c
+        for c in req.state.customers.values()
         if (role == "all" or c.role == role)
         and (not email or c.email.lower() == email)
         and (not include or c.id in include)
@@ -93,8 +105,9 @@ def list_customers(req: Request) -> Reply:
 def get_customer(req: Request, customer_id: int) -> Reply:
     customer = req.state.customers.get(customer_id)
     if customer is None:
-        return Reply(404, wire.error("woocommerce_rest_invalid_id",
-                                     "Invalid resource ID.", 404))
+        return Reply(
+            404, wire.error("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+        )
     return Reply(200, wire.customer_json(customer, req.base))
 
 

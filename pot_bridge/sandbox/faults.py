@@ -15,7 +15,7 @@ from typing import Any
 KINDS = ("status", "html", "truncated", "bom", "delay", "drop")
 
 MAINTENANCE_HTML = (
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Maintenance</title>"
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Maintenance</title>'
     "</head><body><h1>Briefly unavailable for scheduled maintenance. Check back in"
     " a minute.</h1></body></html>"
 )

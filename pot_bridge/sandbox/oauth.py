@@ -49,19 +49,23 @@ def base_string(method: str, url: str, params: Params) -> str:
         value = params[key]
         if isinstance(value, dict):
             for inner, inner_value in value.items():
-                parts.append(f"{_normalize(key)}%255B{_normalize(inner)}%255D%3D"
-                             f"{_normalize(inner_value)}")
+                parts.append(
+                    f"{_normalize(key)}%255B{_normalize(inner)}%255D%3D"
+                    f"{_normalize(inner_value)}"
+                )
         else:
             parts.append(f"{_normalize(key)}%3D{_normalize(value)}")
 
     return f"{method.upper()}&{quote(url, safe='')}&{'%26'.join(parts)}"
 
 
-def sign(method: str, url: str, params: Params, secret: str,
-         algorithm: str = "HMAC-SHA256") -> str:
+def sign(
+    method: str, url: str, params: Params, secret: str, algorithm: str = "HMAC-SHA256"
+) -> str:
     digest = hashlib.sha1 if algorithm == "HMAC-SHA1" else hashlib.sha256
-    raw = hmac.new(f"{secret}&".encode(), base_string(method, url, params).encode(),
-                   digest).digest()
+    raw = hmac.new(
+        f"{secret}&".encode(), base_string(method, url, params).encode(), digest
+    ).digest()
     return base64.b64encode(raw).decode()
 
 
@@ -102,8 +106,9 @@ class OAuthVerifier:
                 AUTH_ERROR, "Invalid signature - provided signature does not match."
             )
 
-        self._check_fresh(str(params["oauth_timestamp"]),
-                          str(params["oauth_nonce"]), now)
+        self._check_fresh(
+            str(params["oauth_timestamp"]), str(params["oauth_nonce"]), now
+        )
 
     def _check_fresh(self, timestamp: str, nonce: str, now: int) -> None:
         try:

@@ -38,8 +38,7 @@ def _sort(rows: list[Any], query: ListQuery, created: str, modified: str) -> Non
     if attr is None:
         rows.sort(key=lambda r: r.id, reverse=query.order == "desc")
     else:
-        rows.sort(key=lambda r: (getattr(r, attr), r.id),
-                  reverse=query.order == "desc")
+        rows.sort(key=lambda r: (getattr(r, attr), r.id), reverse=query.order == "desc")
 
 
 def _fields(req: Request) -> list[str] | None:
@@ -60,13 +59,18 @@ def list_orders(req: Request) -> Reply:
     dates: tuple[str, ...] = ("after", "before")
     if req.supports_modified_after:
         dates += ("modified_after", "modified_before")
-    query = parse_list(req.params, orderby_enum=POST_ORDERBY,
-                       status_enum=ORDER_STATUS_ENUM, date_params=dates)
+    query = parse_list(
+        req.params,
+        orderby_enum=POST_ORDERBY,
+        status_enum=ORDER_STATUS_ENUM,
+        date_params=dates,
+    )
     wanted = set(query.statuses)
     include = set(query.include)
 
     rows = [
-        o for o in req.state.orders.values()
+        o
+        for o in req.state.orders.values()
         if (o.status in wanted or ("any" in wanted and o.status not in HIDDEN_STATUSES))
         and (not include or o.id in include)
         and (query.customer is None or o.customer_id == query.customer)
@@ -82,8 +86,15 @@ def list_orders(req: Request) -> Reply:
     else:
         extras += [("dp", "2"), ("context", "view")]
     text, body = _encode(req, page)
-    return Reply(200, body=body, text=text, total=total, pages=pages,
-                 page=query.page, link_extras=extras)
+    return Reply(
+        200,
+        body=body,
+        text=text,
+        total=total,
+        pages=pages,
+        page=query.page,
+        link_extras=extras,
+    )
 
 
 def _order(req: Request, order_id: int) -> Order | None:
@@ -113,8 +124,9 @@ def update_order(req: Request, order_id: int) -> Reply:
     state = req.state
     for row in body.get("meta_data") or []:
         if isinstance(row, dict) and "key" in row:
-            state.set_meta(order_id, str(row["key"]), row.get("value"),
-                           meta_id=row.get("id"))
+            state.set_meta(
+                order_id, str(row["key"]), row.get("value"), meta_id=row.get("id")
+            )
     if status is not None and status != order.status:
         state.set_status(order_id, status)
     elif not body.get("meta_data"):
@@ -129,16 +141,24 @@ def create_order(req: Request) -> Reply:
     for row in body.get("line_items") or []:
         pid = int(row.get("product_id") or 0)
         if pid not in state.products:
-            return Reply(400, wire.error("woocommerce_rest_invalid_product_id",
-                                         "Invalid product ID.", 400))
+            return Reply(
+                400,
+                wire.error(
+                    "woocommerce_rest_invalid_product_id", "Invalid product ID.", 400
+                ),
+            )
         items.append((pid, Decimal(str(row.get("quantity", 1)))))
     status = str(body.get("status") or "pending")
     if body.get("set_paid"):
         status = "processing"
     order = state._add_order(
-        int(body.get("customer_id") or 0), items, round_id=None,
-        payment_method=str(body.get("payment_method") or ""), via="rest-api",
-        status=status, created=None,
+        int(body.get("customer_id") or 0),
+        items,
+        round_id=None,
+        payment_method=str(body.get("payment_method") or ""),
+        via="rest-api",
+        status=status,
+        created=None,
     )
     if body.get("payment_method_title"):
         order.payment_method_title = str(body["payment_method_title"])
@@ -151,50 +171,98 @@ def create_order(req: Request) -> Reply:
 
 def options_orders(req: Request) -> Reply:
     """The route description a client reads to learn which filters exist (T-05)."""
+
     def arg(description: str, kind: str, **extra: Any) -> dict[str, Any]:
-        return {"description": description, "type": kind, "required": False,
-                **extra}
+        return {"description": description, "type": kind, "required": False, **extra}
 
     args = {
-        "context": arg("Scope under which the request is made.", "string",
-                       enum=["view", "edit"], default="view"),
-        "page": arg("Current page of the collection.", "integer", default=1,
-                    minimum=1),
-        "per_page": arg("Maximum number of items to be returned in result set.",
-                        "integer", default=10, minimum=1, maximum=100),
+        "context": arg(
+            "Scope under which the request is made.",
+            "string",
+            enum=["view", "edit"],
+            default="view",
+        ),
+        "page": arg("Current page of the collection.", "integer", default=1, minimum=1),
+        "per_page": arg(
+            "Maximum number of items to be returned in result set.",
+            "integer",
+            default=10,
+            minimum=1,
+            maximum=100,
+        ),
         "search": arg("Limit results to those matching a string.", "string"),
-        "after": arg("Limit response to resources published after a given "
-                     "ISO8601 compliant date.", "string", format="date-time"),
-        "before": arg("Limit response to resources published before a given "
-                      "ISO8601 compliant date.", "string", format="date-time"),
-        "modified_after": arg("Limit response to resources modified after a "
-                              "given ISO8601 compliant date.", "string",
-                              format="date-time"),
-        "modified_before": arg("Limit response to resources modified before a "
-                               "given ISO8601 compliant date.", "string",
-                               format="date-time"),
-        "dates_are_gmt": arg("Whether to consider GMT post dates when limiting "
-                             "response by published or modified date.", "boolean",
-                             default=False),
-        "exclude": arg("Ensure result set excludes specific IDs.", "array",
-                       items={"type": "integer"}, default=[]),
-        "include": arg("Limit result set to specific ids.", "array",
-                       items={"type": "integer"}, default=[]),
-        "offset": arg("Offset the result set by a specific number of items.",
-                      "integer"),
-        "order": arg("Order sort attribute ascending or descending.", "string",
-                     default="desc", enum=["asc", "desc"]),
-        "orderby": arg("Sort collection by object attribute.", "string",
-                       default="date", enum=list(POST_ORDERBY)),
-        "status": arg("Limit result set to orders assigned one or more statuses.",
-                      "array", default="any",
-                      items={"type": "string", "enum": list(ORDER_STATUS_ENUM)}),
-        "customer": arg("Limit result set to orders assigned a specific customer.",
-                        "integer"),
-        "product": arg("Limit result set to orders assigned a specific product.",
-                       "integer"),
-        "dp": arg("Number of decimal points to use in each resource.", "integer",
-                  default=2),
+        "after": arg(
+            "Limit response to resources published after a given "
+            "ISO8601 compliant date.",
+            "string",
+            format="date-time",
+        ),
+        "before": arg(
+            "Limit response to resources published before a given "
+            "ISO8601 compliant date.",
+            "string",
+            format="date-time",
+        ),
+        "modified_after": arg(
+            "Limit response to resources modified after a "
+            "given ISO8601 compliant date.",
+            "string",
+            format="date-time",
+        ),
+        "modified_before": arg(
+            "Limit response to resources modified before a "
+            "given ISO8601 compliant date.",
+            "string",
+            format="date-time",
+        ),
+        "dates_are_gmt": arg(
+            "Whether to consider GMT post dates when limiting "
+            "response by published or modified date.",
+            "boolean",
+            default=False,
+        ),
+        "exclude": arg(
+            "Ensure result set excludes specific IDs.",
+            "array",
+            items={"type": "integer"},
+            default=[],
+        ),
+        "include": arg(
+            "Limit result set to specific ids.",
+            "array",
+            items={"type": "integer"},
+            default=[],
+        ),
+        "offset": arg(
+            "Offset the result set by a specific number of items.", "integer"
+        ),
+        "order": arg(
+            "Order sort attribute ascending or descending.",
+            "string",
+            default="desc",
+            enum=["asc", "desc"],
+        ),
+        "orderby": arg(
+            "Sort collection by object attribute.",
+            "string",
+            default="date",
+            enum=list(POST_ORDERBY),
+        ),
+        "status": arg(
+            "Limit result set to orders assigned one or more statuses.",
+            "array",
+            default="any",
+            items={"type": "string", "enum": list(ORDER_STATUS_ENUM)},
+        ),
+        "customer": arg(
+            "Limit result set to orders assigned a specific customer.", "integer"
+        ),
+        "product": arg(
+            "Limit result set to orders assigned a specific product.", "integer"
+        ),
+        "dp": arg(
+            "Number of decimal points to use in each resource.", "integer", default=2
+        ),
     }
     if not req.supports_modified_after:
         for name in ("modified_after", "modified_before", "dates_are_gmt"):
@@ -213,11 +281,14 @@ def options_orders(req: Request) -> Reply:
 
 # -- refunds --------------------------------------------------------------
 
+
 def list_order_refunds(req: Request, order_id: int) -> Reply:
     order = _order(req, order_id)
     if order is None:
-        return Reply(404, wire.error("woocommerce_rest_invalid_order_id",
-                                     "Invalid order ID.", 404))
+        return Reply(
+            404,
+            wire.error("woocommerce_rest_invalid_order_id", "Invalid order ID.", 404),
+        )
     query = parse_list(req.params, orderby_enum=POST_ORDERBY, status_enum=None)
     rows = list(order.refunds)
     _sort(rows, query, "created", "created")
@@ -228,12 +299,17 @@ def list_order_refunds(req: Request, order_id: int) -> Reply:
 
 def list_refunds(req: Request) -> Reply:
     """WC >= 9.0 lists refunds across orders, each with its parent_id."""
-    query = parse_list(req.params, orderby_enum=POST_ORDERBY, status_enum=None,
-                       date_params=("after", "before"))
+    query = parse_list(
+        req.params,
+        orderby_enum=POST_ORDERBY,
+        status_enum=None,
+        date_params=("after", "before"),
+    )
     include = set(query.include)
     parent = flat(req.params, "parent")
     rows = [
-        r for r in req.state.refunds.values()
+        r
+        for r in req.state.refunds.values()
         if (not include or r.id in include)
         and (not parent or str(r.order_id) in parent.split(","))
         and in_windows(query, r.created, r.created)
@@ -244,8 +320,9 @@ def list_refunds(req: Request) -> Reply:
     return Reply(200, body, total=total, pages=pages, page=query.page)
 
 
-def _refund_specs(order: Order, raw: Any) -> list[tuple[LineItem, Decimal, Decimal,
-                                                       Decimal]]:
+def _refund_specs(
+    order: Order, raw: Any
+) -> list[tuple[LineItem, Decimal, Decimal, Decimal]]:
     """Accept both line_items shapes: the keyed one and the documented list."""
     rows: list[tuple[Any, dict[str, Any]]] = []
     if isinstance(raw, dict):
@@ -261,9 +338,11 @@ def _refund_specs(order: Order, raw: Any) -> list[tuple[LineItem, Decimal, Decim
         qty = Decimal(str(row.get("qty", row.get("quantity", 0)) or 0))
         total = Decimal(str(row.get("refund_total", 0) or 0))
         taxes = row.get("refund_tax") or {}
-        values = taxes.values() if isinstance(taxes, dict) else [
-            t.get("refund_total", 0) for t in taxes if isinstance(t, dict)
-        ]
+        values = (
+            taxes.values()
+            if isinstance(taxes, dict)
+            else [t.get("refund_total", 0) for t in taxes if isinstance(t, dict)]
+        )
         tax = sum((Decimal(str(v or 0)) for v in values), Decimal(0))
         if qty or total or tax:
             specs.append((item, qty, total, tax))
@@ -273,37 +352,61 @@ def _refund_specs(order: Order, raw: Any) -> list[tuple[LineItem, Decimal, Decim
 def create_refund(req: Request, order_id: int) -> Reply:
     order = _order(req, order_id)
     if order is None:
-        return Reply(404, wire.error("woocommerce_rest_invalid_order_id",
-                                     "Invalid order ID.", 404))
+        return Reply(
+            404,
+            wire.error("woocommerce_rest_invalid_order_id", "Invalid order ID.", 404),
+        )
     body = req.body if isinstance(req.body, dict) else {}
     specs = _refund_specs(order, body.get("line_items"))
     try:
-        amount = Decimal(str(body.get("amount"))) if body.get("amount") not in (
-            None, "") else sum((t + x for _i, _q, t, x in specs), Decimal(0))
+        amount = (
+            Decimal(str(body.get("amount")))
+            if body.get("amount") not in (None, "")
+            else sum((t + x for _i, _q, t, x in specs), Decimal(0))
+        )
     except InvalidOperation:
         amount = Decimal(0)
     if amount <= 0:
-        return Reply(400, wire.error("woocommerce_rest_invalid_order_refund",
-                                     "Refund amount must be greater than zero.", 400))
+        return Reply(
+            400,
+            wire.error(
+                "woocommerce_rest_invalid_order_refund",
+                "Refund amount must be greater than zero.",
+                400,
+            ),
+        )
     api_refund = body.get("api_refund", True) not in (False, "false", "0", 0)
 
     def failed(message: str) -> Reply:
         # WooCommerce passes the bare status as `data` here, not an object
-        return Reply(500, {"code": "woocommerce_rest_cannot_create_order_refund",
-                           "message": message, "data": 500})
+        return Reply(
+            500,
+            {
+                "code": "woocommerce_rest_cannot_create_order_refund",
+                "message": message,
+                "data": 500,
+            },
+        )
 
     if api_refund and order.payment_method not in REFUND_GATEWAYS:
-        return failed("The payment gateway for this order does not support "
-                      "automatic refunds.")
+        return failed(
+            "The payment gateway for this order does not support automatic refunds."
+        )
     try:
         refund = req.state.create_refund(
-            order, specs, amount, str(body.get("reason") or ""),
+            order,
+            specs,
+            amount,
+            str(body.get("reason") or ""),
             refunded_payment=api_refund,
         )
     except ValueError as exc:
         return failed(str(exc))
-    location = (f"{req.base}/wp-json/wc/v3/orders/(?P<order_id>[\\d]+)/refunds/"
-                f"{refund.id}")
-    return Reply(201, wire.refund_json(refund, req.base, with_parent=False),
-                 headers={"Location": location})
-
+    location = (
+        f"{req.base}/wp-json/wc/v3/orders/(?P<order_id>[\\d]+)/refunds/{refund.id}"
+    )
+    return Reply(
+        201,
+        wire.refund_json(refund, req.base, with_parent=False),
+        headers={"Location": location},
+    )

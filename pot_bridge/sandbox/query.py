@@ -19,11 +19,27 @@ DATE_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}(?::\d{2})?)?$"
 )
 ORDER_STATUS_ENUM = (
-    "any", "trash", "auto-draft", "pending", "processing", "on-hold", "completed",
-    "cancelled", "refunded", "failed", "checkout-draft",
+    "any",
+    "trash",
+    "auto-draft",
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "checkout-draft",
 )
-PRODUCT_STATUS_ENUM = ("any", "future", "trash", "draft", "pending", "private",
-                       "publish")
+PRODUCT_STATUS_ENUM = (
+    "any",
+    "future",
+    "trash",
+    "draft",
+    "pending",
+    "private",
+    "publish",
+)
 POST_ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 PRODUCT_ORDERBY = (*POST_ORDERBY, "price", "popularity", "rating", "menu_order")
 CUSTOMER_ORDERBY = ("id", "include", "name", "registered_date")
@@ -76,8 +92,13 @@ class InvalidParams(Exception):
 
     def body(self) -> dict[str, Any]:
         names = ", ".join(self.params)
-        return error("rest_invalid_param", f"Invalid parameter(s): {names}", 400,
-                     params=self.params, details=self.details)
+        return error(
+            "rest_invalid_param",
+            f"Invalid parameter(s): {names}",
+            400,
+            params=self.params,
+            details=self.details,
+        )
 
 
 def _enum_text(values: tuple[str, ...]) -> str:
@@ -125,10 +146,15 @@ def parse_date(text: str, dates_are_gmt: bool) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def parse_list(params: Params, *, orderby_enum: tuple[str, ...],
-               status_enum: tuple[str, ...] | None, default_orderby: str = "date",
-               default_order: str = "desc",
-               date_params: tuple[str, ...] = ()) -> ListQuery:
+def parse_list(
+    params: Params,
+    *,
+    orderby_enum: tuple[str, ...],
+    status_enum: tuple[str, ...] | None,
+    default_orderby: str = "date",
+    default_order: str = "desc",
+    date_params: tuple[str, ...] = (),
+) -> ListQuery:
     """Validate the shared list parameters; raise InvalidParams like WordPress."""
     bad = InvalidParams()
     query = ListQuery(orderby=default_orderby, order=default_order)
@@ -136,14 +162,18 @@ def parse_list(params: Params, *, orderby_enum: tuple[str, ...],
     page = _int(params, "page", bad)
     if page is not None:
         if page < 1:
-            bad.add("page", "rest_out_of_bounds",
-                    "page must be greater than or equal to 1")
+            bad.add(
+                "page", "rest_out_of_bounds", "page must be greater than or equal to 1"
+            )
         query.page = page
     per_page = _int(params, "per_page", bad)
     if per_page is not None:
         if not 1 <= per_page <= 100:
-            bad.add("per_page", "rest_out_of_bounds",
-                    "per_page must be between 1 (inclusive) and 100 (inclusive)")
+            bad.add(
+                "per_page",
+                "rest_out_of_bounds",
+                "per_page must be between 1 (inclusive) and 100 (inclusive)",
+            )
         query.per_page = per_page
 
     for name, enum in (("order", ("asc", "desc")), ("orderby", orderby_enum)):
@@ -151,29 +181,41 @@ def parse_list(params: Params, *, orderby_enum: tuple[str, ...],
         if value is None:
             continue
         if value not in enum:
-            bad.add(name, "rest_not_in_enum",
-                    f"{name} is not one of {_enum_text(enum)}.")
+            bad.add(
+                name, "rest_not_in_enum", f"{name} is not one of {_enum_text(enum)}."
+            )
         setattr(query, name, value)
 
     if status_enum is not None:
         for index, status in enumerate((flat(params, "status") or "any").split(",")):
             if status not in status_enum:
-                bad.add("status", "rest_not_in_enum",
-                        f"status[{index}] is not one of {_enum_text(status_enum)}.")
+                bad.add(
+                    "status",
+                    "rest_not_in_enum",
+                    f"status[{index}] is not one of {_enum_text(status_enum)}.",
+                )
             query.statuses.append(status)
 
-    for index, item in enumerate(filter(None, (flat(params, "include") or "").split(","))):
+    for index, item in enumerate(
+        filter(None, (flat(params, "include") or "").split(","))
+    ):
         try:
             query.include.append(int(item))
         except ValueError:
-            bad.add("include", "rest_invalid_type",
-                    f"include[{index}] is not of type integer.")
+            bad.add(
+                "include",
+                "rest_invalid_type",
+                f"include[{index}] is not of type integer.",
+            )
     query.customer = _int(params, "customer", bad)
 
     gmt_flag = flat(params, "dates_are_gmt") or ""
     if gmt_flag not in TRUE + FALSE:
-        bad.add("dates_are_gmt", "rest_invalid_type",
-                "dates_are_gmt is not of type boolean.")
+        bad.add(
+            "dates_are_gmt",
+            "rest_invalid_type",
+            "dates_are_gmt is not of type boolean.",
+        )
     for name in date_params:
         text = flat(params, name)
         if text is None:
@@ -204,4 +246,4 @@ def page_of(rows: list[Any], query: ListQuery) -> tuple[list[Any], int, int]:
     pages = -(-total // query.per_page)
     start = (query.page - 1) * query.per_page
 
-    return rows[start:start + query.per_page], total, pages
+    return rows[start : start + query.per_page], total, pages

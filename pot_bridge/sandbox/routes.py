@@ -10,39 +10,64 @@ from pot_bridge.sandbox.reply import Reply
 
 ITEM_ALLOW = "GET, POST, PUT, PATCH, DELETE"
 ANON = {
-    ("list", "GET"): ("woocommerce_rest_cannot_view",
-                      "Sorry, you cannot list resources."),
-    ("item", "GET"): ("woocommerce_rest_cannot_view",
-                      "Sorry, you cannot view this resource."),
-    ("list", "POST"): ("woocommerce_rest_cannot_create",
-                       "Sorry, you are not allowed to create resources."),
-    ("item", "PUT"): ("woocommerce_rest_cannot_edit",
-                      "Sorry, you are not allowed to edit this resource."),
+    ("list", "GET"): (
+        "woocommerce_rest_cannot_view",
+        "Sorry, you cannot list resources.",
+    ),
+    ("item", "GET"): (
+        "woocommerce_rest_cannot_view",
+        "Sorry, you cannot view this resource.",
+    ),
+    ("list", "POST"): (
+        "woocommerce_rest_cannot_create",
+        "Sorry, you are not allowed to create resources.",
+    ),
+    ("item", "PUT"): (
+        "woocommerce_rest_cannot_edit",
+        "Sorry, you are not allowed to edit this resource.",
+    ),
 }
 Handler = Callable[..., Reply]
 _ROUTE_TABLE: list[tuple[str, str, dict[str, Handler], str]] = [
-    (r"/wc/v3/orders", "list", {"GET": orders_api.list_orders,
-                                "POST": orders_api.create_order,
-                                "OPTIONS": orders_api.options_orders},
-     "GET, POST"),
-    (r"/wc/v3/orders/(\d+)", "item", {"GET": orders_api.get_order,
-                                      "PUT": orders_api.update_order,
-                                      "PATCH": orders_api.update_order},
-     ITEM_ALLOW),
-    (r"/wc/v3/orders/(\d+)/refunds", "list",
-     {"GET": orders_api.list_order_refunds, "POST": orders_api.create_refund},
-     "GET, POST"),
+    (
+        r"/wc/v3/orders",
+        "list",
+        {
+            "GET": orders_api.list_orders,
+            "POST": orders_api.create_order,
+            "OPTIONS": orders_api.options_orders,
+        },
+        "GET, POST",
+    ),
+    (
+        r"/wc/v3/orders/(\d+)",
+        "item",
+        {
+            "GET": orders_api.get_order,
+            "PUT": orders_api.update_order,
+            "PATCH": orders_api.update_order,
+        },
+        ITEM_ALLOW,
+    ),
+    (
+        r"/wc/v3/orders/(\d+)/refunds",
+        "list",
+        {"GET": orders_api.list_order_refunds, "POST": orders_api.create_refund},
+        "GET, POST",
+    ),
     (r"/wc/v3/refunds", "list", {"GET": orders_api.list_refunds}, "GET"),
-    (r"/wc/v3/products", "list", {"GET": catalog_api.list_products},
-     "GET, POST"),
-    (r"/wc/v3/products/(\d+)", "item", {"GET": catalog_api.get_product},
-     ITEM_ALLOW),
-    (r"/wc/v3/customers", "list", {"GET": catalog_api.list_customers},
-     "GET, POST"),
-    (r"/wc/v3/customers/(\d+)", "item", {"GET": catalog_api.get_customer},
-     ITEM_ALLOW),
-    (r"/foodcoop/v1/getBestellrunden", "rpc",
-     {"GET": catalog_api.get_bestellrunden}, "GET"),
+    (r"/wc/v3/products", "list", {"GET": catalog_api.list_products}, "GET, POST"),
+    (r"/wc/v3/products/(\d+)", "item", {"GET": catalog_api.get_product}, ITEM_ALLOW),
+    (r"/wc/v3/customers", "list", {"GET": catalog_api.list_customers}, "GET, POST"),
+    (r"/wc/v3/customers/(\d+)", "item", {"GET": catalog_api.get_customer}, ITEM_ALLOW),
+    (
+        r"/foodcoop/v1/getBestellrunden",
+        "rpc",
+        {"GET": catalog_api.get_bestellrunden},
+        "GET",
+    ),
 ]
-ROUTES = [(re.compile(pattern, re.IGNORECASE), kind, handlers, allow)
-          for pattern, kind, handlers, allow in _ROUTE_TABLE]
+ROUTES = [
+    (re.compile(pattern, re.IGNORECASE), kind, handlers, allow)
+    for pattern, kind, handlers, allow in _ROUTE_TABLE
+]

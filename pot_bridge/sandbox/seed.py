@@ -17,8 +17,13 @@ from pot_bridge.sandbox.model import WALLET
 from pot_bridge.sandbox.state import ShopState
 from pot_bridge.sandbox.wire import SITE_TZ
 
-SUPPLIERS = ("Hof Sonnenberg", "Käserei Talgrund", "Bäckerei Kornblume",
-             "Mühle Lindenau", "Gemüsekooperative Lieferdienst")
+SUPPLIERS = (
+    "Hof Sonnenberg",
+    "Käserei Talgrund",
+    "Bäckerei Kornblume",
+    "Mühle Lindenau",
+    "Gemüsekooperative Lieferdienst",
+)
 CATEGORIES = {
     "veg": (16, "Gemüse &amp; Früchte", "gemuese-fruechte"),
     "dairy": (17, "Milchprodukte", "milchprodukte"),
@@ -31,58 +36,334 @@ CATEGORIES = {
 # name, sku suffix, price, unit, lot, supplier index (None: no meta), producer,
 # origin, category, tax class, stock
 _V, _D, _B, _T = "veg", "dairy", "bread", "dry"
-PRODUCTS: list[tuple[str, int, str, str, str, int | None, str, str, str, str,
-                     int | None]] = [
-    ("Karotten", 101, "3.20", "kg", "10", 4, "Hof Sonnenberg", "Schweiz, ZH", _V,
-     "reduced-rate", None),
-    ("Kartoffeln festkochend", 102, "2.90", "kg", "25", 4, "Hof Sonnenberg",
-     "Schweiz, ZH", _V, "reduced-rate", None),
-    ("Randen gekocht", 103, "4.50", "500 g", "6", 4, "Hof Sonnenberg",
-     "Schweiz, ZH", _V, "reduced-rate", None),
-    ("Lauch", 104, "4.80", "kg", "5", 4, "Hof Sonnenberg", "Schweiz, TG", _V,
-     "reduced-rate", None),
-    ("Zwiebeln gelb", 105, "3.10", "kg", "10", 4, "Hof Sonnenberg", "Schweiz, TG",
-     _V, "reduced-rate", None),
-    ("Äpfel Gala", 106, "4.20", "kg", "12", 0, "Hof Sonnenberg", "Schweiz, TG", _V,
-     "reduced-rate", None),
-    ("Nüsslisalat", 107, "3.45", "100 g", "10", 4, "Hof Sonnenberg", "Schweiz, ZH",
-     _V, "reduced-rate", None),
-    ("Eier Freiland", 108, "5.40", "6 Stk", "10", 0, "Hof Sonnenberg",
-     "Schweiz, ZH", _D, "reduced-rate", None),
-    ("Vollmilch", 111, "1.90", "Liter", "12", 1, "Käserei Talgrund", "Schweiz, SG",
-     _D, "reduced-rate", 60),
-    ("Joghurt nature", 112, "1.60", "180 g", "12", 1, "Käserei Talgrund",
-     "Schweiz, SG", _D, "reduced-rate", 48),
-    ("Bergkäse", 113, "38.50", "kg", "1", 1, "Käserei Talgrund", "Schweiz, SG", _D,
-     "reduced-rate", None),
-    ("Butter", 114, "4.60", "250 g", "20", 1, "Käserei Talgrund", "Schweiz, SG",
-     _D, "reduced-rate", 40),
-    ("Quark mager", 115, "2.40", "250 g", "12", 1, "Käserei Talgrund",
-     "Schweiz, SG", _D, "reduced-rate", 24),
-    ("Ruchbrot", 121, "4.20", "500 g", "1", 2, "Bäckerei Kornblume",
-     "Schweiz, ZH", _B, "reduced-rate", None),
-    ("Dinkelbrot", 122, "4.90", "500 g", "1", 2, "Bäckerei Kornblume",
-     "Schweiz, ZH", _B, "reduced-rate", None),
-    ("Butterzopf", 123, "6.80", "500 g", "1", 2, "Bäckerei Kornblume",
-     "Schweiz, ZH", _B, "reduced-rate", None),
-    ("Weggli", 124, "0.90", "Stk", "10", 2, "Bäckerei Kornblume", "Schweiz, ZH",
-     _B, "reduced-rate", None),
-    ("Dinkelmehl", 131, "3.80", "kg", "10", 3, "Mühle Lindenau", "Schweiz, SH", _T,
-     "reduced-rate", 30),
-    ("Polenta", 132, "3.15", "500 g", "12", 3, "Mühle Lindenau", "Schweiz, TI", _T,
-     "reduced-rate", 12),
-    ("Haferflocken", 133, "2.70", "500 g", "12", 3, "Mühle Lindenau",
-     "Schweiz, SH", _T, "reduced-rate", 36),
-    ("Rapsöl kaltgepresst", 134, "9.50", "5 dl", "6", 3, "Mühle Lindenau",
-     "Schweiz, SH", _T, "reduced-rate", 0),
-    ("Apfelsaft naturtrüb", 141, "3.80", "Liter", "6", 0, "Hof Sonnenberg",
-     "Schweiz, TG", "drinks", "reduced-rate", None),
-    ("Bienenwachstuch", 151, "12.00", "Stk", "1", 0, "Hof Sonnenberg",
-     "Schweiz, ZH", "home", "", None),
-    ("Kürbiskernöl", 135, "14.90", "2.5 dl", "6", 3, "Mühle Lindenau",
-     "Österreich", _T, "reduced-rate", None),
-    ("Blütenhonig", 142, "14.50", "500 g", "12", None, "Imkerei Waldrand",
-     "Schweiz, ZH", _T, "reduced-rate", None),
+PRODUCTS: list[
+    tuple[str, int, str, str, str, int | None, str, str, str, str, int | None]
+] = [
+    (
+        "Karotten",
+        101,
+        "3.20",
+        "kg",
+        "10",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Kartoffeln festkochend",
+        102,
+        "2.90",
+        "kg",
+        "25",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Randen gekocht",
+        103,
+        "4.50",
+        "500 g",
+        "6",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Lauch",
+        104,
+        "4.80",
+        "kg",
+        "5",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, TG",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Zwiebeln gelb",
+        105,
+        "3.10",
+        "kg",
+        "10",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, TG",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Äpfel Gala",
+        106,
+        "4.20",
+        "kg",
+        "12",
+        0,
+        "Hof Sonnenberg",
+        "Schweiz, TG",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Nüsslisalat",
+        107,
+        "3.45",
+        "100 g",
+        "10",
+        4,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        _V,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Eier Freiland",
+        108,
+        "5.40",
+        "6 Stk",
+        "10",
+        0,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        _D,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Vollmilch",
+        111,
+        "1.90",
+        "Liter",
+        "12",
+        1,
+        "Käserei Talgrund",
+        "Schweiz, SG",
+        _D,
+        "reduced-rate",
+        60,
+    ),
+    (
+        "Joghurt nature",
+        112,
+        "1.60",
+        "180 g",
+        "12",
+        1,
+        "Käserei Talgrund",
+        "Schweiz, SG",
+        _D,
+        "reduced-rate",
+        48,
+    ),
+    (
+        "Bergkäse",
+        113,
+        "38.50",
+        "kg",
+        "1",
+        1,
+        "Käserei Talgrund",
+        "Schweiz, SG",
+        _D,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Butter",
+        114,
+        "4.60",
+        "250 g",
+        "20",
+        1,
+        "Käserei Talgrund",
+        "Schweiz, SG",
+        _D,
+        "reduced-rate",
+        40,
+    ),
+    (
+        "Quark mager",
+        115,
+        "2.40",
+        "250 g",
+        "12",
+        1,
+        "Käserei Talgrund",
+        "Schweiz, SG",
+        _D,
+        "reduced-rate",
+        24,
+    ),
+    (
+        "Ruchbrot",
+        121,
+        "4.20",
+        "500 g",
+        "1",
+        2,
+        "Bäckerei Kornblume",
+        "Schweiz, ZH",
+        _B,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Dinkelbrot",
+        122,
+        "4.90",
+        "500 g",
+        "1",
+        2,
+        "Bäckerei Kornblume",
+        "Schweiz, ZH",
+        _B,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Butterzopf",
+        123,
+        "6.80",
+        "500 g",
+        "1",
+        2,
+        "Bäckerei Kornblume",
+        "Schweiz, ZH",
+        _B,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Weggli",
+        124,
+        "0.90",
+        "Stk",
+        "10",
+        2,
+        "Bäckerei Kornblume",
+        "Schweiz, ZH",
+        _B,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Dinkelmehl",
+        131,
+        "3.80",
+        "kg",
+        "10",
+        3,
+        "Mühle Lindenau",
+        "Schweiz, SH",
+        _T,
+        "reduced-rate",
+        30,
+    ),
+    (
+        "Polenta",
+        132,
+        "3.15",
+        "500 g",
+        "12",
+        3,
+        "Mühle Lindenau",
+        "Schweiz, TI",
+        _T,
+        "reduced-rate",
+        12,
+    ),
+    (
+        "Haferflocken",
+        133,
+        "2.70",
+        "500 g",
+        "12",
+        3,
+        "Mühle Lindenau",
+        "Schweiz, SH",
+        _T,
+        "reduced-rate",
+        36,
+    ),
+    (
+        "Rapsöl kaltgepresst",
+        134,
+        "9.50",
+        "5 dl",
+        "6",
+        3,
+        "Mühle Lindenau",
+        "Schweiz, SH",
+        _T,
+        "reduced-rate",
+        0,
+    ),
+    (
+        "Apfelsaft naturtrüb",
+        141,
+        "3.80",
+        "Liter",
+        "6",
+        0,
+        "Hof Sonnenberg",
+        "Schweiz, TG",
+        "drinks",
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Bienenwachstuch",
+        151,
+        "12.00",
+        "Stk",
+        "1",
+        0,
+        "Hof Sonnenberg",
+        "Schweiz, ZH",
+        "home",
+        "",
+        None,
+    ),
+    (
+        "Kürbiskernöl",
+        135,
+        "14.90",
+        "2.5 dl",
+        "6",
+        3,
+        "Mühle Lindenau",
+        "Österreich",
+        _T,
+        "reduced-rate",
+        None,
+    ),
+    (
+        "Blütenhonig",
+        142,
+        "14.50",
+        "500 g",
+        "12",
+        None,
+        "Imkerei Waldrand",
+        "Schweiz, ZH",
+        _T,
+        "reduced-rate",
+        None,
+    ),
 ]
 MEMBERS = [
     ("Lea", "Müller", "Langstrasse 12", "8004"),
@@ -99,15 +380,26 @@ MEMBERS = [
 
 # ids tests can rely on (seed_coop)
 SEED = {
-    "round_a": 129, "round_b": 130,
+    "round_a": 129,
+    "round_b": 130,
     "a_orders": (131, 132, 133, 134),
-    "block_checkout": 135, "block_checkout_second": 144,
-    "reorder_old": 136, "reorder_new": 139,
-    "refunded_order": 137, "refund": 141,
-    "cancelled": 138, "guest_cod": 140, "decimal_qty": 142, "classic": 143,
-    "members": tuple(range(2, 12)), "bridge_user": 14,
-    "product_no_supplier": 35, "product_draft": 34, "weighed_product": 21,
-    "topup_product": 36, "pos_product": 37,
+    "block_checkout": 135,
+    "block_checkout_second": 144,
+    "reorder_old": 136,
+    "reorder_new": 139,
+    "refunded_order": 137,
+    "refund": 141,
+    "cancelled": 138,
+    "guest_cod": 140,
+    "decimal_qty": 142,
+    "classic": 143,
+    "members": tuple(range(2, 12)),
+    "bridge_user": 14,
+    "product_no_supplier": 35,
+    "product_draft": 34,
+    "weighed_product": 21,
+    "topup_product": 36,
+    "pos_product": 37,
 }
 
 
@@ -123,39 +415,78 @@ def _clock(state: ShopState, moment: datetime) -> Iterator[None]:
 
 def _catalog(state: ShopState, since: datetime) -> None:
     for index, row in enumerate(PRODUCTS):
-        (name, sku, price, unit, lot, supplier, producer, origin, cat, tax,
-         stock) = row
+        (name, sku, price, unit, lot, supplier, producer, origin, cat, tax, stock) = row
         meta = {"_einheit": unit, "_gebinde": lot}
         if supplier is not None:
             meta["_lieferant"] = SUPPLIERS[supplier]
-        meta.update({"_produzent": producer, "_herkunft": origin,
-                     "_loonity_id": str(40100 + sku)})
+        meta.update(
+            {
+                "_produzent": producer,
+                "_herkunft": origin,
+                "_loonity_id": str(40100 + sku),
+            }
+        )
         state.add_product(
-            name, f"POT-000{sku}", Decimal(price), tax_class=tax,
-            category=CATEGORIES[cat], meta=meta, stock=stock,
+            name,
+            f"POT-000{sku}",
+            Decimal(price),
+            tax_class=tax,
+            category=CATEGORIES[cat],
+            meta=meta,
+            stock=stock,
             status="draft" if name == "Kürbiskernöl" else "publish",
             created=since + timedelta(hours=7 * index),
         )
-    state.add_product("Foodcoop Guthaben", "fcplugin_instant_topup_product",
-                      Decimal("1.00"), tax_class="", category=CATEGORIES["none"],
-                      created=since)
-    state.add_product("Foodcoop POS Product", "fcplugin_pos_product",
-                      Decimal("0.00"), tax_class="", category=CATEGORIES["none"],
-                      created=since)
+    state.add_product(
+        "Foodcoop Guthaben",
+        "fcplugin_instant_topup_product",
+        Decimal("1.00"),
+        tax_class="",
+        category=CATEGORIES["none"],
+        created=since,
+    )
+    state.add_product(
+        "Foodcoop POS Product",
+        "fcplugin_pos_product",
+        Decimal("0.00"),
+        tax_class="",
+        category=CATEGORIES["none"],
+        created=since,
+    )
 
 
 def _members(state: ShopState, since: datetime) -> None:
-    state.add_customer("", "", role="administrator", username="admin",
-                       email="admin@example.org", user_id=1, created=since)
+    state.add_customer(
+        "",
+        "",
+        role="administrator",
+        username="admin",
+        email="admin@example.org",
+        user_id=1,
+        created=since,
+    )
     for index, (first, last, street, postcode) in enumerate(MEMBERS):
         uid = index + 2
-        state.add_customer(first, last, address=(street, postcode, "Zürich"),
-                           phone=f"+41 79 000 00 {uid - 1:02d}", user_id=uid,
-                           created=since + timedelta(days=3 * index, hours=index))
-    state.add_customer("Petra", "Koch", role="foodcoop_manager", user_id=12,
-                       created=since)
-    state.add_customer("", "", role="foodcoop_manager", username="bridge",
-                       email="bridge@example.org", user_id=14, created=since)
+        state.add_customer(
+            first,
+            last,
+            address=(street, postcode, "Zürich"),
+            phone=f"+41 79 000 00 {uid - 1:02d}",
+            user_id=uid,
+            created=since + timedelta(days=3 * index, hours=index),
+        )
+    state.add_customer(
+        "Petra", "Koch", role="foodcoop_manager", user_id=12, created=since
+    )
+    state.add_customer(
+        "",
+        "",
+        role="foodcoop_manager",
+        username="bridge",
+        email="bridge@example.org",
+        user_id=14,
+        created=since,
+    )
 
 
 def seed_coop(now: datetime) -> ShopState:
@@ -173,13 +504,22 @@ def seed_coop(now: datetime) -> ShopState:
     with _clock(state, at(days=9)):
         start_a, end_a = today - timedelta(days=8), today - timedelta(days=1)
         dist_a = today + timedelta(days=1)
-        state.add_round(f"Bestellrunde KW {dist_a.isocalendar().week}", start_a,
-                        end_a, dist_a, products=list(range(11, 34)))
+        state.add_round(
+            f"Bestellrunde KW {dist_a.isocalendar().week}",
+            start_a,
+            end_a,
+            dist_a,
+            products=list(range(11, 34)),
+        )
     with _clock(state, at(days=3)):
         dist_b = today + timedelta(days=7)
-        state.add_round(f"Bestellrunde KW {dist_b.isocalendar().week}",
-                        today - timedelta(days=2), today + timedelta(days=5),
-                        dist_b, products=[*range(11, 34), 35])
+        state.add_round(
+            f"Bestellrunde KW {dist_b.isocalendar().week}",
+            today - timedelta(days=2),
+            today + timedelta(days=5),
+            dist_b,
+            products=[*range(11, 34), 35],
+        )
 
     a, b = 129, 130
     a_orders: list[tuple[int, list[tuple[int, int | Decimal]], int]] = [
@@ -193,12 +533,24 @@ def seed_coop(now: datetime) -> ShopState:
         with _clock(state, at(days=days, hours=1.5)):
             state.touch(state._next_post - 1)  # the gateway's status save
 
-    def order(hours: float, member: int, items: list[tuple[int, int | Decimal]],
-              via: str = "checkout", payment_method: str = WALLET) -> int:
+    def order(
+        hours: float,
+        member: int,
+        items: list[tuple[int, int | Decimal]],
+        via: str = "checkout",
+        payment_method: str = WALLET,
+    ) -> int:
         created = at(hours=hours)
-        return int(state.add_order(member, items, round_id=b, via=via,
-                                   payment_method=payment_method,
-                                   created=created)["id"])
+        return int(
+            state.add_order(
+                member,
+                items,
+                round_id=b,
+                via=via,
+                payment_method=payment_method,
+                created=created,
+            )["id"]
+        )
 
     order(46, 2, [(11, 2), (26, 1), (19, 2)], via="store-api")
     order(44, 3, [(12, 2), (22, 1), (24, 1), (16, 2)])
@@ -211,29 +563,43 @@ def seed_coop(now: datetime) -> ShopState:
     order(26, 0, [(27, 6), (35, 1)], payment_method="cod")
     with _clock(state, at(hours=20)):
         butterzopf = state.orders[noah].lines[3].id
-        state.refund(noah, {butterzopf: 1},
-                     reason="Mutation: Produkt nicht geliefert (Butterzopf)")
+        state.refund(
+            noah,
+            {butterzopf: 1},
+            reason="Mutation: Produkt nicht geliefert (Butterzopf)",
+        )
     order(8, 4, [(21, Decimal("0.352")), (28, 1), (33, 1)])
     order(3, 8, [(19, 2), (30, 1), (29, 2)])
     order(1.5, 2, [(18, 1), (17, 1)], via="store-api")
     return state
 
 
-def seed_bulk(now: datetime, orders: int = 10_000, members: int = 2_000,
-              seed: int = 7) -> ShopState:
+def seed_bulk(
+    now: datetime, orders: int = 10_000, members: int = 2_000, seed: int = 7
+) -> ShopState:
     """Many members and orders over weekly rounds, for benchmarks."""
     rng = random.Random(seed)
     state = ShopState()
     today = now.astimezone(SITE_TZ).date()
     with _clock(state, now - timedelta(days=400)):
         _catalog(state, now - timedelta(days=400))
-        state.add_customer("", "", role="foodcoop_manager", username="bridge",
-                           email="bridge@example.org", user_id=1)
+        state.add_customer(
+            "",
+            "",
+            role="foodcoop_manager",
+            username="bridge",
+            email="bridge@example.org",
+            user_id=1,
+        )
         for uid in range(2, members + 2):
             first, last, street, postcode = MEMBERS[uid % len(MEMBERS)]
-            state.add_customer(first, f"{last}{uid}", user_id=uid,
-                               address=(street, postcode, "Zürich"),
-                               phone=f"+41 79 000 {uid // 100 % 100:02d} {uid % 100:02d}")
+            state.add_customer(
+                first,
+                f"{last}{uid}",
+                user_id=uid,
+                address=(street, postcode, "Zürich"),
+                phone=f"+41 79 000 {uid // 100 % 100:02d} {uid % 100:02d}",
+            )
 
     weeks = max(1, min(52, orders // 400 or 1))
     rounds = []
@@ -241,24 +607,46 @@ def seed_bulk(now: datetime, orders: int = 10_000, members: int = 2_000,
         end = today - timedelta(days=7 * week - 3)
         start = end - timedelta(days=6)
         with _clock(state, datetime.combine(start, time(6), SITE_TZ)):
-            rnd = state.add_round(f"Bestellrunde {week}", start, end,
-                                  end + timedelta(days=2), complete=week > 1)
+            rnd = state.add_round(
+                f"Bestellrunde {week}",
+                start,
+                end,
+                end + timedelta(days=2),
+                complete=week > 1,
+            )
         rounds.append((rnd["id"], start, min(end, today), week))
 
-    sellable = [pid for pid, p in state.products.items()
-                if p.status == "publish" and p.sku.startswith("POT-")]
+    sellable = [
+        pid
+        for pid, p in state.products.items()
+        if p.status == "publish" and p.sku.startswith("POT-")
+    ]
     span = datetime.combine(rounds[0][1], time(8), SITE_TZ)
     step = (now - span) / max(orders, 1)
     for index in range(orders):
         created = span + step * index
         local_day = created.astimezone(SITE_TZ).date()
         rid, _start, _end, week = next(
-            (r for r in rounds if r[1] <= local_day <= r[2]), rounds[-1])
-        items = [(pid, rng.choice((1, 1, 2, 3))) for pid in
-                 rng.sample(sellable, rng.randint(1, 5))]
-        status = "completed" if week > 1 else rng.choice(
-            ("processing", "processing", "processing", "on-hold", "cancelled"))
-        state._add_order(rng.randint(2, members + 1), items, round_id=rid,
-                         payment_method=WALLET, via="checkout", status=status,
-                         created=created)
+            (r for r in rounds if r[1] <= local_day <= r[2]), rounds[-1]
+        )
+        items = [
+            (pid, rng.choice((1, 1, 2, 3)))
+            for pid in rng.sample(sellable, rng.randint(1, 5))
+        ]
+        status = (
+            "completed"
+            if week > 1
+            else rng.choice(
+                ("processing", "processing", "processing", "on-hold", "cancelled")
+            )
+        )
+        state._add_order(
+            rng.randint(2, members + 1),
+            items,
+            round_id=rid,
+            payment_method=WALLET,
+            via="checkout",
+            status=status,
+            created=created,
+        )
     return state

@@ -39,13 +39,18 @@ from pot_bridge.sandbox.reply import Reply, Request
 from pot_bridge.sandbox.routes import ANON, ROUTES
 from pot_bridge.sandbox.state import ShopState
 
-ALLOW_HEADERS = ("Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, "
-                 "Content-Type")
+ALLOW_HEADERS = (
+    "Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, Content-Type"
+)
 JSON_TYPE = "application/json; charset=UTF-8"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOCACHE = (("Expires", "Wed, 11 Jan 1984 05:00:00 GMT"),
-           ("Cache-Control", "no-cache, must-revalidate, max-age=0, no-store, private"))
+NOCACHE = (
+    ("Expires", "Wed, 11 Jan 1984 05:00:00 GMT"),
+    ("Cache-Control", "no-cache, must-revalidate, max-age=0, no-store, private"),
+)
 HTML_TYPE = "text/html; charset=UTF-8"
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One request as the shop saw it (OAuth parameters left out)."""
@@ -60,11 +65,19 @@ class RequestRecord:
 class SandboxShop:
     """A WooCommerce + POT plugin shop on a loopback port, for demos and tests."""
 
-    def __init__(self, state: ShopState, consumer_key: str = "ck_" + "5a" * 20,
-                 consumer_secret: str = "cs_" + "c3" * 20, app_user: str = "bridge",
-                 app_password: str = "abcd efgh ijkl mnop qrst uvwx",
-                 host: str = "127.0.0.1", port: int = 0, *, read_only: bool = False,
-                 supports_modified_after: bool = True) -> None:
+    def __init__(
+        self,
+        state: ShopState,
+        consumer_key: str = "ck_" + "5a" * 20,
+        consumer_secret: str = "cs_" + "c3" * 20,
+        app_user: str = "bridge",
+        app_password: str = "abcd efgh ijkl mnop qrst uvwx",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        read_only: bool = False,
+        supports_modified_after: bool = True,
+    ) -> None:
         self.state = state
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
@@ -92,8 +105,12 @@ class SandboxShop:
         self.port = server.server_address[1]
         with self.state.lock:
             self.state.base_url = self.url
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                        name=f"sandbox-shop-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            args=(0.05,),
+            name=f"sandbox-shop-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -108,8 +125,12 @@ class SandboxShop:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def log(self, record: RequestRecord) -> None:
@@ -118,8 +139,9 @@ class SandboxShop:
 
     # -- authentication and routing ---------------------------------------
 
-    def _app_password_user(self, header: str, strict: bool) -> tuple[str | None,
-                                                                     Reply | None]:
+    def _app_password_user(
+        self, header: str, strict: bool
+    ) -> tuple[str | None, Reply | None]:
         """Check Basic credentials as WordPress application passwords."""
         try:
             raw = base64.b64decode(header.split(" ", 1)[1]).decode()
@@ -129,26 +151,48 @@ class SandboxShop:
         if user != self.app_user:
             if not strict:  # wc/v3 ignores Basic over http for other names
                 return None, None
-            return None, Reply(401, wire.error(
-                "invalid_username", "<strong>Error:</strong> Unknown username. "
-                "Check again or try your email address.", 401))
+            return None, Reply(
+                401,
+                wire.error(
+                    "invalid_username",
+                    "<strong>Error:</strong> Unknown username. "
+                    "Check again or try your email address.",
+                    401,
+                ),
+            )
         clean = re.sub(r"[^a-z\d]", "", password, flags=re.IGNORECASE)
         if clean != re.sub(r"[^a-z\d]", "", self.app_password, flags=re.IGNORECASE):
-            return None, Reply(401, wire.error(
-                "incorrect_password",
-                "The provided password is an invalid application password.", 401))
+            return None, Reply(
+                401,
+                wire.error(
+                    "incorrect_password",
+                    "The provided password is an invalid application password.",
+                    401,
+                ),
+            )
         return user, None
 
-    def dispatch(self, method: str, path: str, params: Params,
-                 pairs: list[tuple[str, str]], authorization: str,
-                 raw_body: bytes) -> tuple[Reply, bool, str | None]:
+    def dispatch(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        pairs: list[tuple[str, str]],
+        authorization: str,
+        raw_body: bytes,
+    ) -> tuple[Reply, bool, str | None]:
         """Answer one request: (reply, authenticated, Allow header)."""
-        no_route = Reply(404, wire.error(
-            "rest_no_route", "No route was found matching the URL and request method.",
-            404))
+        no_route = Reply(
+            404,
+            wire.error(
+                "rest_no_route",
+                "No route was found matching the URL and request method.",
+                404,
+            ),
+        )
         if not path.startswith("/wp-json/"):
             return no_route, False, None
-        route = path[len("/wp-json"):].rstrip("/")
+        route = path[len("/wp-json") :].rstrip("/")
         namespace = route.split("/")[1] if route.count("/") > 1 else ""
         user: str | None = None
         basic = authorization.startswith("Basic ")
@@ -156,16 +200,32 @@ class SandboxShop:
         if namespace == "wc":
             if oauth_params_present(params):
                 try:
-                    self.oauth.verify(method, self.url + path, params,
-                                      int(self.state.now().timestamp()))
+                    self.oauth.verify(
+                        method,
+                        self.url + path,
+                        params,
+                        int(self.state.now().timestamp()),
+                    )
                 except OAuthError as exc:
-                    return Reply(401, wire.error(exc.code, exc.message, 401)), False, None
+                    return (
+                        Reply(401, wire.error(exc.code, exc.message, 401)),
+                        False,
+                        None,
+                    )
                 user = "api-key"
                 if self.read_only and method in WRITES:
-                    return Reply(401, wire.error(
-                        "woocommerce_rest_authentication_error",
-                        "The API key provided does not have write permissions.",
-                        401)), True, None
+                    return (
+                        Reply(
+                            401,
+                            wire.error(
+                                "woocommerce_rest_authentication_error",
+                                "The API key provided does not have write permissions.",
+                                401,
+                            ),
+                        ),
+                        True,
+                        None,
+                    )
             elif basic:
                 user, failure = self._app_password_user(authorization, strict=False)
                 if failure:
@@ -175,8 +235,10 @@ class SandboxShop:
             if failure:
                 return failure, False, None
 
-        found = next(((row, m) for row in ROUTES
-                      if (m := row[0].fullmatch(route)) is not None), None)
+        found = next(
+            ((row, m) for row in ROUTES if (m := row[0].fullmatch(route)) is not None),
+            None,
+        )
         if found is None:
             return no_route, user is not None, None
         (_pattern, kind, handlers, allow), match = found
@@ -184,17 +246,36 @@ class SandboxShop:
         if handler is None and method != "OPTIONS":
             return no_route, user is not None, None
 
-        req = Request(method=method, path=path, params=params, pairs=pairs,
-                      body=None, state=self.state, base=self.url,
-                      supports_modified_after=self.supports_modified_after)
+        req = Request(
+            method=method,
+            path=path,
+            params=params,
+            pairs=pairs,
+            body=None,
+            state=self.state,
+            base=self.url,
+            supports_modified_after=self.supports_modified_after,
+        )
         if handler is None:  # OPTIONS on a route without its own description
-            return Reply(200, {"namespace": namespace, "methods": list(handlers)}), \
-                user is not None, allow
+            return (
+                Reply(200, {"namespace": namespace, "methods": list(handlers)}),
+                user is not None,
+                allow,
+            )
         if user is None and method != "OPTIONS":
             if kind == "rpc":
-                return Reply(401, wire.error("rest_forbidden",
-                                             "Sorry, you are not allowed to do that.",
-                                             401)), False, None
+                return (
+                    Reply(
+                        401,
+                        wire.error(
+                            "rest_forbidden",
+                            "Sorry, you are not allowed to do that.",
+                            401,
+                        ),
+                    ),
+                    False,
+                    None,
+                )
             code, message = ANON.get((kind, method), ANON[(kind, "GET")])
             return Reply(401, wire.error(code, message, 401)), False, None
 
@@ -202,9 +283,16 @@ class SandboxShop:
             try:
                 req.body = json.loads(raw_body.decode("utf-8"), parse_float=Decimal)
             except ValueError:
-                return Reply(400, wire.error("rest_invalid_json",
-                                             "Invalid JSON body passed.", 400)), \
-                    True, allow
+                return (
+                    Reply(
+                        400,
+                        wire.error(
+                            "rest_invalid_json", "Invalid JSON body passed.", 400
+                        ),
+                    ),
+                    True,
+                    allow,
+                )
         try:
             with self.state.lock:
                 reply = handler(req, *(int(g) for g in match.groups()))
@@ -214,8 +302,14 @@ class SandboxShop:
 
     # -- response shaping --------------------------------------------------
 
-    def headers_for(self, reply: Reply, authed: bool, allow: str | None,
-                    path: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def headers_for(
+        self,
+        reply: Reply,
+        authed: bool,
+        allow: str | None,
+        path: str,
+        pairs: list[tuple[str, str]],
+    ) -> list[tuple[str, str]]:
         """The header set and order WordPress sends for this answer."""
         links = self._page_links(reply, path, pairs) if reply.total is not None else ""
         headers = [("Content-Type", JSON_TYPE), ("X-Robots-Tag", "noindex")]
@@ -227,8 +321,10 @@ class SandboxShop:
             ("Access-Control-Allow-Headers", ALLOW_HEADERS),
         ]
         if reply.total is not None:
-            headers += [("X-WP-Total", str(reply.total)),
-                        ("X-WP-TotalPages", str(reply.pages))]
+            headers += [
+                ("X-WP-Total", str(reply.total)),
+                ("X-WP-TotalPages", str(reply.pages)),
+            ]
             if links:
                 headers.append(("Link", links))
         headers += list(reply.headers.items())
@@ -237,8 +333,7 @@ class SandboxShop:
         headers += list(NOCACHE) if authed else [("Vary", "Origin")]
         return headers
 
-    def _page_links(self, reply: Reply, path: str,
-                    pairs: list[tuple[str, str]]) -> str:
+    def _page_links(self, reply: Reply, path: str, pairs: list[tuple[str, str]]) -> str:
         """rel=prev/next links echoing the whole query, OAuth parameters included."""
         query: dict[str, str] = {}
         for key, value in pairs:
@@ -249,8 +344,10 @@ class SandboxShop:
 
         def link(number: int, rel: str) -> str:
             args = {**query, "page": str(number)}
-            text = "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}"
-                            for k, v in args.items()).replace("~", "%7E")
+            text = "&".join(
+                f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}"
+                for k, v in args.items()
+            ).replace("~", "%7E")
             return f'<{self.url}{path}?{text}>; rel="{rel}"'
 
         links = []
@@ -272,8 +369,9 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     shop: SandboxShop
 
-    def __init__(self, address: tuple[str, int],
-                 handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]
+    ) -> None:
         super().__init__(address, handler)
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
@@ -322,23 +420,40 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
         params = php_params(url.query)
-        pairs = [(unquote_plus(k), unquote_plus(v)) for k, _e, v in
-                 (p.partition("=") for p in url.query.split("&") if p)]
+        pairs = [
+            (unquote_plus(k), unquote_plus(v))
+            for k, _e, v in (p.partition("=") for p in url.query.split("&") if p)
+        ]
         authorization = self.headers.get("Authorization") or ""
-        auth = ("oauth" if oauth_params_present(params)
-                else "basic" if authorization.startswith("Basic ") else "none")
+        auth = (
+            "oauth"
+            if oauth_params_present(params)
+            else "basic"
+            if authorization.startswith("Basic ")
+            else "none"
+        )
         query = {k: flat(params, k) or "" for k in params if not k.startswith("oauth_")}
 
         fault = shop.faults.take(method, url.path)
         # logged before the answer goes out, so a client never sees it first
         self._log = lambda status: shop.log(
-            RequestRecord(method, url.path, query, status, auth))
-        self._answer(shop, fault, method, url.path, params, pairs, authorization,
-                     raw_body)
+            RequestRecord(method, url.path, query, status, auth)
+        )
+        self._answer(
+            shop, fault, method, url.path, params, pairs, authorization, raw_body
+        )
 
-    def _answer(self, shop: SandboxShop, fault: Fault | None, method: str,
-                path: str, params: Params, pairs: list[tuple[str, str]],
-                authorization: str, raw_body: bytes) -> None:
+    def _answer(
+        self,
+        shop: SandboxShop,
+        fault: Fault | None,
+        method: str,
+        path: str,
+        params: Params,
+        pairs: list[tuple[str, str]],
+        authorization: str,
+        raw_body: bytes,
+    ) -> None:
         if fault is not None and fault.kind == "drop":
             self._log(0)
             self.close_connection = True
@@ -350,22 +465,29 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.delay)
 
-        reply, authed, allow = shop.dispatch(method, path, params, pairs,
-                                             authorization, raw_body)
+        reply, authed, allow = shop.dispatch(
+            method, path, params, pairs, authorization, raw_body
+        )
         payload = encode(reply)
         if fault is not None and fault.kind == "truncated":
             payload = payload[: len(payload) // 2]
         elif fault is not None and fault.kind == "bom":
             payload = b"\xef\xbb\xbf" + PHP_NOTICE.encode() + payload
-        self._send(reply.status, shop.headers_for(reply, authed, allow, path, pairs),
-                   payload)
+        self._send(
+            reply.status, shop.headers_for(reply, authed, allow, path, pairs), payload
+        )
 
     def _serve_fault(self, fault: Fault) -> None:
         status = 200 if fault.kind == "html" else fault.status
         body = fault.body
         if body is None:
-            body = (WAF_HTML if fault.kind == "html" or status in (403, 429)
-                    else MAINTENANCE_HTML if status == 503 else CRITICAL)
+            body = (
+                WAF_HTML
+                if fault.kind == "html" or status in (403, 429)
+                else MAINTENANCE_HTML
+                if status == 503
+                else CRITICAL
+            )
         if isinstance(body, str | bytes):
             kind = HTML_TYPE
             payload = body.encode() if isinstance(body, str) else body
@@ -376,8 +498,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers.append(("Retry-After", str(fault.retry_after)))
         self._send(status, headers, payload)
 
-    def _send(self, status: int, headers: list[tuple[str, str]],
-              payload: bytes) -> None:
+    def _send(
+        self, status: int, headers: list[tuple[str, str]], payload: bytes
+    ) -> None:
         self._log(status)
         self.send_response(status)
         for name, value in headers:

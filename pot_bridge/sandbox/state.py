@@ -88,39 +88,65 @@ class ShopState:
 
     # -- catalog and members ----------------------------------------------
 
-    def add_product(self, name: str, sku: str, price: Decimal, *,
-                    tax_class: str = "reduced-rate",
-                    category: tuple[int, str, str] = (15, "Uncategorized",
-                                                      "uncategorized"),
-                    meta: dict[str, str] | None = None, status: str = "publish",
-                    stock: int | None = None,
-                    created: datetime | None = None) -> dict[str, Any]:
+    def add_product(
+        self,
+        name: str,
+        sku: str,
+        price: Decimal,
+        *,
+        tax_class: str = "reduced-rate",
+        category: tuple[int, str, str] = (15, "Uncategorized", "uncategorized"),
+        meta: dict[str, str] | None = None,
+        status: str = "publish",
+        stock: int | None = None,
+        created: datetime | None = None,
+    ) -> dict[str, Any]:
         with self.lock:
             when = created or self.now()
             product = Product(
-                id=self._post_id(), name=name, sku=sku, price=price,
-                tax_class=tax_class, category=category,
+                id=self._post_id(),
+                name=name,
+                sku=sku,
+                price=price,
+                tax_class=tax_class,
+                category=category,
                 meta=[self._meta(k, v) for k, v in (meta or {}).items()],
-                created=when, modified=when, status=status, stock=stock,
+                created=when,
+                modified=when,
+                status=status,
+                stock=stock,
             )
             self.products[product.id] = product
             return wire.product_json(product, self.base_url)
 
-    def add_customer(self, first_name: str, last_name: str, *,
-                     role: str = "customer",
-                     address: tuple[str, str, str] = ("", "", ""),
-                     phone: str = "", username: str | None = None,
-                     email: str | None = None, user_id: int | None = None,
-                     created: datetime | None = None) -> dict[str, Any]:
+    def add_customer(
+        self,
+        first_name: str,
+        last_name: str,
+        *,
+        role: str = "customer",
+        address: tuple[str, str, str] = ("", "", ""),
+        phone: str = "",
+        username: str | None = None,
+        email: str | None = None,
+        user_id: int | None = None,
+        created: datetime | None = None,
+    ) -> dict[str, Any]:
         with self.lock:
             uid = user_id if user_id is not None else self._next_user
             self._next_user = max(self._next_user, uid + 1)
             login = username or f"{first_name}.{last_name}".lower()
             when = created or self.now()
             customer = Customer(
-                id=uid, first_name=first_name, last_name=last_name,
-                email=email or f"{login}@example.org", username=login,
-                created=when, modified=when, role=role, address=address,
+                id=uid,
+                first_name=first_name,
+                last_name=last_name,
+                email=email or f"{login}@example.org",
+                username=login,
+                created=when,
+                modified=when,
+                role=role,
+                address=address,
                 phone=phone,
             )
             self.customers[uid] = customer
@@ -135,13 +161,23 @@ class ShopState:
             street, postcode, city, phone = "Beispielweg 2", "8000", "Zürich", ""
             email = "gast@example.org"
         else:
-            first, last, email = (customer.first_name, customer.last_name,
-                                  customer.email)
+            first, last, email = (
+                customer.first_name,
+                customer.last_name,
+                customer.email,
+            )
             (street, postcode, city), phone = customer.address, customer.phone
-        base = {"first_name": first, "last_name": last, "company": "",
-                "address_1": street, "address_2": "", "city": city,
-                "state": "ZH" if street else "", "postcode": postcode,
-                "country": "CH" if street else ""}
+        base = {
+            "first_name": first,
+            "last_name": last,
+            "company": "",
+            "address_1": street,
+            "address_2": "",
+            "city": city,
+            "state": "ZH" if street else "",
+            "postcode": postcode,
+            "country": "CH" if street else "",
+        }
         return ({**base, "email": email, "phone": phone}, {**base, "phone": ""})
 
     def _line(self, product_id: int, qty: Decimal) -> LineItem:
@@ -156,16 +192,20 @@ class ShopState:
         product.total_sales += int(qty)
 
         return LineItem(
-            id=self._item_id(), product_id=product.id, name=product.name,
-            sku=product.sku, quantity=qty, tax_class=product.tax_class,
-            gross=round_money(product.price * qty), meta=line_meta,
+            id=self._item_id(),
+            product_id=product.id,
+            name=product.name,
+            sku=product.sku,
+            quantity=qty,
+            tax_class=product.tax_class,
+            gross=round_money(product.price * qty),
+            meta=line_meta,
         )
 
     def _order_meta(self, via: str, round_id: int | None) -> list[list[object]]:
         meta: list[list[object]] = []
         if via == "store-api":  # block checkout: hashes, but the round is lost
-            for key in ("_coupons_hash", "_fees_hash", "_shipping_hash",
-                        "_taxes_hash"):
+            for key in ("_coupons_hash", "_fees_hash", "_shipping_hash", "_taxes_hash"):
                 meta.append(self._meta(key, hashlib.md5(key.encode()).hexdigest()))
         if via in ("checkout", "store-api"):
             meta.append(self._meta("is_vat_exempt", "no"))
@@ -174,36 +214,62 @@ class ShopState:
             meta.append(self._meta("order_type", "bestellrunde"))
         return meta
 
-    def add_order(self, customer_id: int,
-                  items: Iterable[tuple[int, int | Decimal]], *,
-                  round_id: int | None, payment_method: str = WALLET,
-                  via: str = "checkout", status: str = "processing",
-                  created: datetime | None = None) -> dict[str, Any]:
+    def add_order(
+        self,
+        customer_id: int,
+        items: Iterable[tuple[int, int | Decimal]],
+        *,
+        round_id: int | None,
+        payment_method: str = WALLET,
+        via: str = "checkout",
+        status: str = "processing",
+        created: datetime | None = None,
+    ) -> dict[str, Any]:
         """Place an order the way the given checkout path stores it."""
         with self.lock:
-            return self._order_json(self._add_order(
-                customer_id, items, round_id=round_id,
-                payment_method=payment_method, via=via, status=status,
-                created=created,
-            ))
+            return self._order_json(
+                self._add_order(
+                    customer_id,
+                    items,
+                    round_id=round_id,
+                    payment_method=payment_method,
+                    via=via,
+                    status=status,
+                    created=created,
+                )
+            )
 
-    def _add_order(self, customer_id: int,
-                   items: Iterable[tuple[int, int | Decimal]], *,
-                   round_id: int | None, payment_method: str, via: str,
-                   status: str, created: datetime | None) -> Order:
+    def _add_order(
+        self,
+        customer_id: int,
+        items: Iterable[tuple[int, int | Decimal]],
+        *,
+        round_id: int | None,
+        payment_method: str,
+        via: str,
+        status: str,
+        created: datetime | None,
+    ) -> Order:
         when = (created or self.now()).astimezone(UTC).replace(microsecond=0)
         order_id = self._post_id()
         billing, shipping = self._billing(customer_id)
         key = hashlib.sha1(f"order-{order_id}".encode()).hexdigest()[:13]
         order = Order(
-            id=order_id, customer_id=customer_id, status=status, created=when,
-            modified=when, payment_method=payment_method,
-            payment_method_title=GATEWAY_TITLES.get(payment_method,
-                                                    payment_method),
-            created_via=via, billing=billing, shipping=shipping,
+            id=order_id,
+            customer_id=customer_id,
+            status=status,
+            created=when,
+            modified=when,
+            payment_method=payment_method,
+            payment_method_title=GATEWAY_TITLES.get(payment_method, payment_method),
+            created_via=via,
+            billing=billing,
+            shipping=shipping,
             meta=self._order_meta(via, round_id),
             lines=[self._line(pid, Decimal(qty)) for pid, qty in items],
-            order_key=f"wc_order_{key}", shipping_line_id=0, tax_line_ids={},
+            order_key=f"wc_order_{key}",
+            shipping_line_id=0,
+            tax_line_ids={},
         )
         order.shipping_line_id = self._item_id()
         for line in order.lines:
@@ -245,10 +311,10 @@ class ShopState:
         with self.lock:
             order = self._get(order_id)
             now = self.now()
-            order.meta.append(self._meta("_wp_trash_meta_status",
-                                         f"wc-{order.status}"))
-            order.meta.append(self._meta("_wp_trash_meta_time",
-                                         str(int(now.timestamp()))))
+            order.meta.append(self._meta("_wp_trash_meta_status", f"wc-{order.status}"))
+            order.meta.append(
+                self._meta("_wp_trash_meta_time", str(int(now.timestamp())))
+            )
             order.status = "trash"
             self._bump(order)
             return self._order_json(order)
@@ -260,14 +326,16 @@ class ShopState:
             self._bump(order)
             return self._order_json(order)
 
-    def set_meta(self, order_id: int, key: str, value: object,
-                 meta_id: int | None = None) -> dict[str, Any]:
+    def set_meta(
+        self, order_id: int, key: str, value: object, meta_id: int | None = None
+    ) -> dict[str, Any]:
         """Write order meta like WC_Data: by id, else the first row of the key."""
         with self.lock:
             order = self._get(order_id)
             rows = order.meta
-            target = next((r for r in rows if meta_id is not None and r[0] == meta_id),
-                          None) or next((r for r in rows if r[1] == key), None)
+            target = next(
+                (r for r in rows if meta_id is not None and r[0] == meta_id), None
+            ) or next((r for r in rows if r[1] == key), None)
             if value is None:
                 order.meta = [r for r in rows if r[1] != key]
             elif target is None:
@@ -278,8 +346,9 @@ class ShopState:
             self._bump(order)
             return self._order_json(order)
 
-    def reorder(self, old_order_id: int,
-                items: Iterable[tuple[int, int | Decimal]]) -> dict[str, Any]:
+    def reorder(
+        self, old_order_id: int, items: Iterable[tuple[int, int | Decimal]]
+    ) -> dict[str, Any]:
         """The POT classic re-order: old order cancelled then trashed, new one placed."""
         with self.lock:
             old = self._get(old_order_id)
@@ -287,9 +356,11 @@ class ShopState:
             self.set_status(old_order_id, "cancelled")
             self.trash(old_order_id)
             return self.add_order(
-                old.customer_id, items,
+                old.customer_id,
+                items,
                 round_id=int(round_id) if round_id else None,
-                payment_method=old.payment_method, via="checkout",
+                payment_method=old.payment_method,
+                via="checkout",
             )
 
     # -- refunds ----------------------------------------------------------
@@ -297,10 +368,15 @@ class ShopState:
     def refunded_total(self, order: Order) -> Decimal:
         return sum((r.amount for r in order.refunds), Decimal("0.00"))
 
-    def refund(self, order_id: int, lines: dict[int, int | Decimal] | None = None,
-               amount: Decimal | None = None, reason: str = "",
-               bump_modified: bool = True,
-               api_refund: bool = True) -> dict[str, Any]:
+    def refund(
+        self,
+        order_id: int,
+        lines: dict[int, int | Decimal] | None = None,
+        amount: Decimal | None = None,
+        reason: str = "",
+        bump_modified: bool = True,
+        api_refund: bool = True,
+    ) -> dict[str, Any]:
         """Refund whole or partial lines, or an amount only, as WooCommerce stores it.
 
         `bump_modified=False` models refunds that left `date_modified` alone (T-06).
@@ -312,36 +388,62 @@ class ShopState:
                 item = next(li for li in order.lines if li.id == item_id)
                 share = Decimal(qty) / item.quantity
                 _exact, net, tax = item.totals
-                specs.append((item, Decimal(qty), round_money(net * share),
-                              round_money(tax * share)))
+                specs.append(
+                    (
+                        item,
+                        Decimal(qty),
+                        round_money(net * share),
+                        round_money(tax * share),
+                    )
+                )
             if amount is None:
                 amount = sum((t + x for _i, _q, t, x in specs), Decimal("0.00"))
             refund = self.create_refund(
-                order, specs, amount, reason,
+                order,
+                specs,
+                amount,
+                reason,
                 refunded_payment=api_refund and order.payment_method == WALLET,
                 bump=bump_modified,
             )
             return wire.refund_json(refund, self.base_url, with_parent=False)
 
-    def create_refund(self, order: Order,
-                      specs: list[tuple[LineItem, Decimal, Decimal, Decimal]],
-                      amount: Decimal, reason: str, *, refunded_payment: bool,
-                      bump: bool = True) -> Refund:
+    def create_refund(
+        self,
+        order: Order,
+        specs: list[tuple[LineItem, Decimal, Decimal, Decimal]],
+        amount: Decimal,
+        reason: str,
+        *,
+        refunded_payment: bool,
+        bump: bool = True,
+    ) -> Refund:
         """Store one refund; amounts in `specs` are positive (qty, net, tax)."""
         remaining = order.total - self.refunded_total(order)
         if amount <= 0 or amount > remaining:
             raise ValueError("Invalid refund amount.")
         refund = Refund(
-            id=self._post_id(), order_id=order.id, created=self.now(),
-            amount=round_money(amount), reason=reason,
-            refunded_by=BRIDGE_USER_ID, refunded_payment=refunded_payment,
-            lines=[], tax_line_id=0,
+            id=self._post_id(),
+            order_id=order.id,
+            created=self.now(),
+            amount=round_money(amount),
+            reason=reason,
+            refunded_by=BRIDGE_USER_ID,
+            refunded_payment=refunded_payment,
+            lines=[],
+            tax_line_id=0,
         )
         for item, qty, total, tax in specs:
-            refund.lines.append(RefundLine(
-                id=self._item_id(), item=item, quantity=-qty, total=-total,
-                tax=-tax, meta_id=self._meta_id(),
-            ))
+            refund.lines.append(
+                RefundLine(
+                    id=self._item_id(),
+                    item=item,
+                    quantity=-qty,
+                    total=-total,
+                    tax=-tax,
+                    meta_id=self._meta_id(),
+                )
+            )
         refund.tax_line_id = self._item_id()
         order.refunds.append(refund)
         self.refunds[refund.id] = refund
@@ -355,17 +457,32 @@ class ShopState:
 
     # -- rounds -----------------------------------------------------------
 
-    def add_round(self, name: str, start: date, end: date, distribution: date,
-                  complete: bool = False,
-                  products: list[int] | None = None) -> dict[str, Any]:
+    def add_round(
+        self,
+        name: str,
+        start: date,
+        end: date,
+        distribution: date,
+        complete: bool = False,
+        products: list[int] | None = None,
+    ) -> dict[str, Any]:
         with self.lock:
             rnd = Round(
-                id=self._post_id(), name=name, start=start, end=end,
+                id=self._post_id(),
+                name=name,
+                start=start,
+                end=end,
                 distribution=distribution,
-                products=list(products if products is not None else
-                              sorted(p for p in self.products
-                                     if self.products[p].status == "publish")),
-                created=self.now(), author=BRIDGE_USER_ID, complete=complete,
+                products=list(
+                    products
+                    if products is not None
+                    else sorted(
+                        p for p in self.products if self.products[p].status == "publish"
+                    )
+                ),
+                created=self.now(),
+                author=BRIDGE_USER_ID,
+                complete=complete,
             )
             self.rounds[rnd.id] = rnd
             return wire.round_json(rnd)

@@ -76,8 +76,13 @@ def _self_links(href: str, collection: str, allow: list[str]) -> dict[str, Any]:
 
 def _item_meta(meta: list[list[object]]) -> list[dict[str, object]]:
     return [
-        {"id": mid, "key": key, "value": value, "display_key": key,
-         "display_value": value}
+        {
+            "id": mid,
+            "key": key,
+            "value": value,
+            "display_key": key,
+            "display_value": value,
+        }
         for mid, key, value in meta
     ]
 
@@ -121,17 +126,19 @@ def _tax_lines(order: Order) -> list[dict[str, Any]]:
     rows = []
     for tax_class, total in sums.items():
         rate_id, rate, code, label = TAX_RATES[tax_class]
-        rows.append({
-            "id": order.tax_line_ids.get(tax_class, 0),
-            "rate_code": code,
-            "rate_id": rate_id,
-            "label": label,
-            "compound": False,
-            "tax_total": money(total),
-            "shipping_tax_total": "0.00",
-            "rate_percent": float(rate),
-            "meta_data": [],
-        })
+        rows.append(
+            {
+                "id": order.tax_line_ids.get(tax_class, 0),
+                "rate_code": code,
+                "rate_id": rate_id,
+                "label": label,
+                "compound": False,
+                "tax_total": money(total),
+                "shipping_tax_total": "0.00",
+                "rate_percent": float(rate),
+                "meta_data": [],
+            }
+        )
     return rows
 
 
@@ -173,7 +180,8 @@ def order_json(order: Order, base: str) -> dict[str, Any]:
         "transaction_id": "",
         "customer_ip_address": "127.0.0.1" if from_checkout else "",
         "customer_user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
-        if from_checkout else "",
+        if from_checkout
+        else "",
         "created_via": order.created_via,
         "customer_note": "",
         "date_completed": local(order.date_completed),
@@ -183,17 +191,19 @@ def order_json(order: Order, base: str) -> dict[str, Any]:
         "meta_data": _order_meta(order.meta),
         "line_items": [line_json(line) for line in order.lines],
         "tax_lines": _tax_lines(order),
-        "shipping_lines": [{
-            "id": order.shipping_line_id,
-            "method_title": "Abholung im Depot",
-            "method_id": "local_pickup",
-            "instance_id": "1" if from_checkout else "",
-            "total": "0.00",
-            "total_tax": "0.00",
-            "taxes": [],
-            "tax_status": "taxable",
-            "meta_data": [],
-        }],
+        "shipping_lines": [
+            {
+                "id": order.shipping_line_id,
+                "method_title": "Abholung im Depot",
+                "method_id": "local_pickup",
+                "instance_id": "1" if from_checkout else "",
+                "total": "0.00",
+                "total_tax": "0.00",
+                "taxes": [],
+                "tax_status": "taxable",
+                "meta_data": [],
+            }
+        ],
         "fee_lines": [],
         "coupon_lines": [],
         "refunds": [
@@ -222,97 +232,148 @@ def refund_json(refund: Refund, base: str, *, with_parent: bool) -> dict[str, An
     tax_sum = Decimal(0)
     for rl in refund.lines:
         tax_sum += rl.tax
-        lines.append({
-            "id": rl.id,
-            "name": rl.item.name,
-            "product_id": rl.item.product_id,
-            "variation_id": 0,
-            "quantity": number(rl.quantity),
-            "tax_class": rl.item.tax_class,
-            "subtotal": money(rl.total),
-            "subtotal_tax": money(rl.tax),
-            "total": money(rl.total),
-            "total_tax": money(rl.tax),
-            "taxes": [{"id": TAX_RATES[rl.item.tax_class][0],
-                       "total": trimmed(rl.tax), "subtotal": trimmed(rl.tax)}],
-            "meta_data": _item_meta(
-                [[rl.meta_id, "_refunded_item_id", str(rl.item.id)]]
-            ),
-            "sku": rl.item.sku,
-            "price": float(rl.total) / float(rl.quantity) if rl.quantity else 0,
-            "image": {"id": "", "src": ""},
-            "parent_name": None,
-        })
+        lines.append(
+            {
+                "id": rl.id,
+                "name": rl.item.name,
+                "product_id": rl.item.product_id,
+                "variation_id": 0,
+                "quantity": number(rl.quantity),
+                "tax_class": rl.item.tax_class,
+                "subtotal": money(rl.total),
+                "subtotal_tax": money(rl.tax),
+                "total": money(rl.total),
+                "total_tax": money(rl.tax),
+                "taxes": [
+                    {
+                        "id": TAX_RATES[rl.item.tax_class][0],
+                        "total": trimmed(rl.tax),
+                        "subtotal": trimmed(rl.tax),
+                    }
+                ],
+                "meta_data": _item_meta(
+                    [[rl.meta_id, "_refunded_item_id", str(rl.item.id)]]
+                ),
+                "sku": rl.item.sku,
+                "price": float(rl.total) / float(rl.quantity) if rl.quantity else 0,
+                "image": {"id": "", "src": ""},
+                "parent_name": None,
+            }
+        )
     tax_lines = []
     if refund.lines:
         tax_class = refund.lines[0].item.tax_class
         rate_id, rate, code, label = TAX_RATES[tax_class]
-        tax_lines.append({
-            "id": refund.tax_line_id, "rate_code": code, "rate_id": rate_id,
-            "label": label, "compound": False, "tax_total": money(tax_sum),
-            "shipping_tax_total": "0.00", "rate_percent": float(rate),
-            "meta_data": [],
-        })
+        tax_lines.append(
+            {
+                "id": refund.tax_line_id,
+                "rate_code": code,
+                "rate_id": rate_id,
+                "label": label,
+                "compound": False,
+                "tax_total": money(tax_sum),
+                "shipping_tax_total": "0.00",
+                "rate_percent": float(rate),
+                "meta_data": [],
+            }
+        )
     body: dict[str, Any] = {"id": refund.id}
     if with_parent:
         body["parent_id"] = refund.order_id
-    body.update({
-        "date_created": local(refund.created),
-        "date_created_gmt": gmt(refund.created),
-        "amount": money(refund.amount),
-        "reason": refund.reason,
-        "refunded_by": refund.refunded_by,
-        "refunded_payment": refund.refunded_payment,
-        "meta_data": [],
-        "line_items": lines,
-        "shipping_lines": [],
-        "tax_lines": tax_lines,
-        "fee_lines": [],
-        "_links": links,
-    })
+    body.update(
+        {
+            "date_created": local(refund.created),
+            "date_created_gmt": gmt(refund.created),
+            "amount": money(refund.amount),
+            "reason": refund.reason,
+            "refunded_by": refund.refunded_by,
+            "refunded_payment": refund.refunded_payment,
+            "meta_data": [],
+            "line_items": lines,
+            "shipping_lines": [],
+            "tax_lines": tax_lines,
+            "fee_lines": [],
+            "_links": links,
+        }
+    )
     return body
 
 
 def product_json(product: Product, base: str) -> dict[str, Any]:
     price = money(product.price)
     cat_id, cat_name, cat_slug = product.category
-    slug = product.sku.lower() if product.sku.startswith("fcplugin") else (
-        product.name.lower().replace(" ", "-")
+    slug = (
+        product.sku.lower()
+        if product.sku.startswith("fcplugin")
+        else (product.name.lower().replace(" ", "-"))
     )
     href = f"{base}/wp-json/wc/v3/products/{product.id}"
     managed = product.stock is not None
     in_stock = not managed or (product.stock or 0) > 0
 
     return {
-        "id": product.id, "name": product.name, "slug": slug,
+        "id": product.id,
+        "name": product.name,
+        "slug": slug,
         "permalink": f"{base}/product/{slug}/",
         "date_created": local(product.created),
         "date_created_gmt": gmt(product.created),
         "date_modified": local(product.modified),
         "date_modified_gmt": gmt(product.modified),
-        "type": "simple", "status": product.status, "featured": False,
-        "catalog_visibility": "visible", "description": "",
+        "type": "simple",
+        "status": product.status,
+        "featured": False,
+        "catalog_visibility": "visible",
+        "description": "",
         "short_description": f"<p>{product.name}</p>\n",
-        "sku": product.sku, "price": price, "regular_price": price,
-        "sale_price": "", "date_on_sale_from": None, "date_on_sale_from_gmt": None,
-        "date_on_sale_to": None, "date_on_sale_to_gmt": None, "on_sale": False,
+        "sku": product.sku,
+        "price": price,
+        "regular_price": price,
+        "sale_price": "",
+        "date_on_sale_from": None,
+        "date_on_sale_from_gmt": None,
+        "date_on_sale_to": None,
+        "date_on_sale_to_gmt": None,
+        "on_sale": False,
         "purchasable": product.status == "publish",
-        "total_sales": product.total_sales, "virtual": product.virtual,
-        "downloadable": False, "downloads": [], "download_limit": -1,
-        "download_expiry": -1, "external_url": "", "button_text": "",
-        "tax_status": "taxable", "tax_class": product.tax_class,
-        "manage_stock": managed, "stock_quantity": product.stock,
-        "backorders": "no", "backorders_allowed": False, "backordered": False,
-        "low_stock_amount": None, "sold_individually": False, "weight": "",
+        "total_sales": product.total_sales,
+        "virtual": product.virtual,
+        "downloadable": False,
+        "downloads": [],
+        "download_limit": -1,
+        "download_expiry": -1,
+        "external_url": "",
+        "button_text": "",
+        "tax_status": "taxable",
+        "tax_class": product.tax_class,
+        "manage_stock": managed,
+        "stock_quantity": product.stock,
+        "backorders": "no",
+        "backorders_allowed": False,
+        "backordered": False,
+        "low_stock_amount": None,
+        "sold_individually": False,
+        "weight": "",
         "dimensions": {"length": "", "width": "", "height": ""},
         "shipping_required": not product.virtual,
-        "shipping_taxable": not product.virtual, "shipping_class": "",
-        "shipping_class_id": 0, "reviews_allowed": True,
-        "average_rating": "0.00", "rating_count": 0, "upsell_ids": [],
-        "cross_sell_ids": [], "parent_id": 0, "purchase_note": "",
+        "shipping_taxable": not product.virtual,
+        "shipping_class": "",
+        "shipping_class_id": 0,
+        "reviews_allowed": True,
+        "average_rating": "0.00",
+        "rating_count": 0,
+        "upsell_ids": [],
+        "cross_sell_ids": [],
+        "parent_id": 0,
+        "purchase_note": "",
         "categories": [{"id": cat_id, "name": cat_name, "slug": cat_slug}],
-        "brands": [], "tags": [], "images": [], "attributes": [],
-        "default_attributes": [], "variations": [], "grouped_products": [],
+        "brands": [],
+        "tags": [],
+        "images": [],
+        "attributes": [],
+        "default_attributes": [],
+        "variations": [],
+        "grouped_products": [],
         "menu_order": 0,
         "price_html": '<span class="woocommerce-Price-amount amount"><bdi>'
         '<span class="woocommerce-Price-currencySymbol">&#67;&#72;&#70;</span>'
@@ -320,7 +381,9 @@ def product_json(product: Product, base: str) -> dict[str, Any]:
         "related_ids": [],
         "meta_data": [{"id": m, "key": k, "value": v} for m, k, v in product.meta],
         "stock_status": "instock" if in_stock else "outofstock",
-        "has_options": False, "post_password": "", "global_unique_id": "",
+        "has_options": False,
+        "post_password": "",
+        "global_unique_id": "",
         "_links": _self_links(href, f"{base}/wp-json/wc/v3/products", ALL_METHODS),
     }
 
@@ -328,9 +391,14 @@ def product_json(product: Product, base: str) -> dict[str, Any]:
 def customer_json(customer: Customer, base: str) -> dict[str, Any]:
     street, postcode, city = customer.address
     address = {
-        "first_name": customer.first_name, "last_name": customer.last_name,
-        "company": "", "address_1": street, "address_2": "", "city": city,
-        "postcode": postcode, "country": "CH" if street else "",
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "company": "",
+        "address_1": street,
+        "address_2": "",
+        "city": city,
+        "postcode": postcode,
+        "country": "CH" if street else "",
         "state": "ZH" if street else "",
     }
     href = f"{base}/wp-json/wc/v3/customers/{customer.id}"

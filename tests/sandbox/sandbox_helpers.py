@@ -27,13 +27,26 @@ def fixture(path: Path) -> dict[str, Any]:
     return data
 
 
-def signed_url(shop: SandboxShop, path: str, query: str = "", method: str = "GET",
-               *, secret: str | None = None, timestamp: int | None = None) -> str:
+def signed_url(
+    shop: SandboxShop,
+    path: str,
+    query: str = "",
+    method: str = "GET",
+    *,
+    secret: str | None = None,
+    timestamp: int | None = None,
+) -> str:
     """Sign like the bridge does: woocommerce.oauth.OAuth over the full URL."""
     url = f"{shop.url}/wp-json/wc/v3/{path}" + (f"?{query}" if query else "")
     stamp = int(NOW.timestamp()) if timestamp is None else timestamp
-    oauth = OAuth(url, shop.consumer_key, secret or shop.consumer_secret,
-                  version="wc/v3", method=method, oauth_timestamp=stamp)
+    oauth = OAuth(
+        url,
+        shop.consumer_key,
+        secret or shop.consumer_secret,
+        version="wc/v3",
+        method=method,
+        oauth_timestamp=stamp,
+    )
     signed: str = oauth.get_oauth_url()
     return signed
 
@@ -42,7 +55,9 @@ def wc_get(shop: SandboxShop, path: str, query: str = "") -> requests.Response:
     return requests.get(signed_url(shop, path, query), timeout=5)
 
 
-def wc_send(shop: SandboxShop, method: str, path: str,
-            body: dict[str, Any]) -> requests.Response:
-    return requests.request(method, signed_url(shop, path, method=method),
-                            json=body, timeout=5)
+def wc_send(
+    shop: SandboxShop, method: str, path: str, body: dict[str, Any]
+) -> requests.Response:
+    return requests.request(
+        method, signed_url(shop, path, method=method), json=body, timeout=5
+    )

@@ -13,8 +13,15 @@ from pot_bridge.sandbox import Fault, SandboxShop
 
 
 def test_status_fault_with_json_and_retry_after(shop: SandboxShop) -> None:
-    shop.faults.add(Fault(path=r"/orders$", kind="status", status=429,
-                          body={"code": "too_many"}, retry_after=7))
+    shop.faults.add(
+        Fault(
+            path=r"/orders$",
+            kind="status",
+            status=429,
+            body={"code": "too_many"},
+            retry_after=7,
+        )
+    )
 
     limited = wc_get(shop, "orders")
     again = wc_get(shop, "orders")
@@ -74,7 +81,7 @@ def test_bom_and_notice_precede_valid_json(shop: SandboxShop) -> None:
     raw = requests.get(signed_url(shop, "orders/131"), timeout=5).content
 
     assert raw.startswith(b"\xef\xbb\xbf<br />")
-    assert json.loads(raw[raw.index(b"{"):])["id"] == 131
+    assert json.loads(raw[raw.index(b"{") :])["id"] == 131
 
 
 def test_delay_then_normal_answer(shop: SandboxShop) -> None:
@@ -109,7 +116,10 @@ def test_faults_match_method_and_path_only(shop: SandboxShop) -> None:
     refunds = wc_get(shop, "orders/137/refunds")
 
     assert (orders.status_code, products.status_code, refunds.status_code) == (
-        200, 502, 200)
+        200,
+        502,
+        200,
+    )
     assert len(shop.faults) == 1
     shop.faults.clear()
     assert len(shop.faults) == 0
@@ -121,7 +131,10 @@ def test_request_log_leaves_out_oauth(shop: SandboxShop) -> None:
     record = shop.requests[-1]
 
     assert (record.method, record.path, record.auth) == (
-        "GET", "/wp-json/wc/v3/orders", "oauth")
+        "GET",
+        "/wp-json/wc/v3/orders",
+        "oauth",
+    )
     assert record.query == {"per_page": "3", "status": "trash"}
 
 

@@ -15,27 +15,53 @@ def _ids(shop: SandboxShop, path: str, query: str) -> list[int]:
     return [row["id"] for row in response.json()]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    pytest.param("modified_after=2026-12-04T12:00:00&dates_are_gmt=true", [144],
-                 id="strictly-after-boundary"),
-    pytest.param("modified_after=2026-12-04T11:59:59&dates_are_gmt=true",
-                 [143, 144], id="one-second-earlier"),
-    pytest.param("modified_after=2026-12-04T12:00:00.999&dates_are_gmt=true", [144],
-                 id="fraction-cut-to-second"),
-    pytest.param("modified_after=2026-12-04T12:30:00", [143, 144],
-                 id="naive-is-site-local"),
-    pytest.param("modified_after=2026-12-04T12:30:00&dates_are_gmt=true", [144],
-                 id="naive-with-flag-is-utc"),
-    pytest.param("modified_after=2026-12-04T12:00:00Z", [144], id="z-honoured"),
-    pytest.param("modified_after=2026-12-04T12:00:00Z&dates_are_gmt=true", [144],
-                 id="z-with-flag"),
-    pytest.param("modified_after=2026-12-04T17:00:00%2B05:00", [144],
-                 id="offset-honoured"),
-    pytest.param("modified_before=2026-11-28T13:30:00&dates_are_gmt=true", [131],
-                 id="strictly-before"),
-    pytest.param("after=2026-12-04T07:00:00&dates_are_gmt=true", [143, 144],
-                 id="after-is-creation"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param(
+            "modified_after=2026-12-04T12:00:00&dates_are_gmt=true",
+            [144],
+            id="strictly-after-boundary",
+        ),
+        pytest.param(
+            "modified_after=2026-12-04T11:59:59&dates_are_gmt=true",
+            [143, 144],
+            id="one-second-earlier",
+        ),
+        pytest.param(
+            "modified_after=2026-12-04T12:00:00.999&dates_are_gmt=true",
+            [144],
+            id="fraction-cut-to-second",
+        ),
+        pytest.param(
+            "modified_after=2026-12-04T12:30:00", [143, 144], id="naive-is-site-local"
+        ),
+        pytest.param(
+            "modified_after=2026-12-04T12:30:00&dates_are_gmt=true",
+            [144],
+            id="naive-with-flag-is-utc",
+        ),
+        pytest.param("modified_after=2026-12-04T12:00:00Z", [144], id="z-honoured"),
+        pytest.param(
+            "modified_after=2026-12-04T12:00:00Z&dates_are_gmt=true",
+            [144],
+            id="z-with-flag",
+        ),
+        pytest.param(
+            "modified_after=2026-12-04T17:00:00%2B05:00", [144], id="offset-honoured"
+        ),
+        pytest.param(
+            "modified_before=2026-11-28T13:30:00&dates_are_gmt=true",
+            [131],
+            id="strictly-before",
+        ),
+        pytest.param(
+            "after=2026-12-04T07:00:00&dates_are_gmt=true",
+            [143, 144],
+            id="after-is-creation",
+        ),
+    ],
+)
 def test_date_filters(shop: SandboxShop, query: str, expected: list[int]) -> None:
     got = _ids(shop, "orders", f"{query}&orderby=id&order=asc&per_page=100")
 
@@ -58,31 +84,34 @@ def test_old_shop_ignores_modified_after() -> None:
     state.clock = lambda: NOW
     with SandboxShop(state, supports_modified_after=False) as old:
         got = _ids(old, "orders", "modified_after=2026-12-04T12:00:00&per_page=100")
-        options = requests.options(signed_url(old, "orders", method="OPTIONS"),
-                                   timeout=5).json()
+        options = requests.options(
+            signed_url(old, "orders", method="OPTIONS"), timeout=5
+        ).json()
 
     assert len(got) == 12
     assert "modified_after" not in options["endpoints"][0]["args"]
 
 
 def test_options_lists_modified_after(shop: SandboxShop) -> None:
-    response = requests.options(signed_url(shop, "orders", method="OPTIONS"),
-                                timeout=5)
+    response = requests.options(signed_url(shop, "orders", method="OPTIONS"), timeout=5)
     args = response.json()["endpoints"][0]["args"]
 
     assert {"modified_after", "modified_before", "dates_are_gmt"} <= set(args)
     assert response.headers["Allow"] == "GET, POST"
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    pytest.param("status=trash", [136], id="trash-only-on-request"),
-    pytest.param("status=cancelled", [138], id="cancelled"),
-    pytest.param("status=processing,cancelled&customer=6", [138], id="comma-list"),
-    pytest.param("status[0]=trash&status[1]=cancelled", [136, 138], id="php-array"),
-    pytest.param("customer=3", [139], id="reorder-hides-the-old-order"),
-    pytest.param("customer=0", [140], id="guest"),
-    pytest.param("include=140,131&orderby=include", [140, 131], id="include"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("status=trash", [136], id="trash-only-on-request"),
+        pytest.param("status=cancelled", [138], id="cancelled"),
+        pytest.param("status=processing,cancelled&customer=6", [138], id="comma-list"),
+        pytest.param("status[0]=trash&status[1]=cancelled", [136, 138], id="php-array"),
+        pytest.param("customer=3", [139], id="reorder-hides-the-old-order"),
+        pytest.param("customer=0", [140], id="guest"),
+        pytest.param("include=140,131&orderby=include", [140, 131], id="include"),
+    ],
+)
 def test_order_filters(shop: SandboxShop, query: str, expected: list[int]) -> None:
     order = "" if "orderby" in query else "&orderby=id&order=asc"
 
@@ -112,8 +141,14 @@ def test_product_carries_pot_meta(shop: SandboxShop) -> None:
     honey = wc_get(shop, "products/35").json()
 
     keys = [m["key"] for m in cheese["meta_data"]]
-    assert keys == ["_einheit", "_gebinde", "_lieferant", "_produzent", "_herkunft",
-                    "_loonity_id"]
+    assert keys == [
+        "_einheit",
+        "_gebinde",
+        "_lieferant",
+        "_produzent",
+        "_herkunft",
+        "_loonity_id",
+    ]
     assert {m["key"]: m["value"] for m in cheese["meta_data"]}["_einheit"] == "kg"
     assert "_lieferant" not in {m["key"] for m in honey["meta_data"]}
 
@@ -132,15 +167,19 @@ def test_refunds_list_across_orders(shop: SandboxShop) -> None:
     assert later == []
 
 
-@pytest.mark.parametrize(("query", "param"), [
-    pytest.param("per_page=0", "per_page", id="per-page-zero"),
-    pytest.param("per_page=abc", "per_page", id="per-page-text"),
-    pytest.param("page=0", "page", id="page-zero"),
-    pytest.param("orderby=price", "orderby", id="orderby"),
-    pytest.param("after=yesterday", "after", id="after"),
-])
-def test_bad_parameters_are_rest_invalid_param(shop: SandboxShop, query: str,
-                                               param: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        pytest.param("per_page=0", "per_page", id="per-page-zero"),
+        pytest.param("per_page=abc", "per_page", id="per-page-text"),
+        pytest.param("page=0", "page", id="page-zero"),
+        pytest.param("orderby=price", "orderby", id="orderby"),
+        pytest.param("after=yesterday", "after", id="after"),
+    ],
+)
+def test_bad_parameters_are_rest_invalid_param(
+    shop: SandboxShop, query: str, param: str
+) -> None:
     response = wc_get(shop, "orders", query)
     body = response.json()
 

@@ -18,8 +18,11 @@ def test_seeded_refund_has_the_woocommerce_shape(shop: SandboxShop) -> None:
 
     assert refund["amount"] == "6.80"
     assert refund["refunded_payment"] is True
-    assert (line["quantity"], line["total"], line["total_tax"]) == (-1, "-6.63",
-                                                                    "-0.17")
+    assert (line["quantity"], line["total"], line["total_tax"]) == (
+        -1,
+        "-6.63",
+        "-0.17",
+    )
     assert line["meta_data"][0]["key"] == "_refunded_item_id"
     order = wc_get(shop, "orders/137").json()
     assert line["meta_data"][0]["value"] == str(order["line_items"][3]["id"])
@@ -29,11 +32,22 @@ def test_rest_refund_on_wallet_order_keyed_shape(shop: SandboxShop) -> None:
     order = wc_get(shop, "orders/143").json()
     item = order["line_items"][0]  # Vollmilch 2 x 1.90
 
-    response = wc_send(shop, "POST", "orders/143/refunds", {
-        "amount": "1.90", "reason": "Milch sauer",
-        "line_items": {str(item["id"]): {"qty": 1, "refund_total": "1.85",
-                                         "refund_tax": {"2": "0.05"}}},
-    })
+    response = wc_send(
+        shop,
+        "POST",
+        "orders/143/refunds",
+        {
+            "amount": "1.90",
+            "reason": "Milch sauer",
+            "line_items": {
+                str(item["id"]): {
+                    "qty": 1,
+                    "refund_total": "1.85",
+                    "refund_tax": {"2": "0.05"},
+                }
+            },
+        },
+    )
     after = wc_get(shop, "orders/143").json()
 
     assert response.status_code == 201
@@ -48,13 +62,17 @@ def test_rest_refund_on_wallet_order_keyed_shape(shop: SandboxShop) -> None:
 def test_api_refund_on_cod_order_fails_like_the_recording(shop: SandboxShop) -> None:
     recorded = fixture(WC / "order_refund_create_error_gateway_api_refund.json")
 
-    failed = wc_send(shop, "POST", "orders/140/refunds",
-                     {"amount": "5.40", "reason": "x"})
-    booked = wc_send(shop, "POST", "orders/140/refunds",
-                     {"amount": "5.40", "reason": "x", "api_refund": False})
+    failed = wc_send(
+        shop, "POST", "orders/140/refunds", {"amount": "5.40", "reason": "x"}
+    )
+    booked = wc_send(
+        shop,
+        "POST",
+        "orders/140/refunds",
+        {"amount": "5.40", "reason": "x", "api_refund": False},
+    )
 
-    assert (recorded["status"], recorded["body"]) == (failed.status_code,
-                                                      failed.json())
+    assert (recorded["status"], recorded["body"]) == (failed.status_code, failed.json())
     assert booked.status_code == 201
     assert booked.json()["refunded_payment"] is False
 
@@ -93,7 +111,8 @@ def test_touch_bumps_only_the_date(shop: SandboxShop) -> None:
 
     assert after["date_modified_gmt"] == "2026-12-04T15:05:00"
     assert {k: v for k, v in before.items() if not k.startswith("date_modified")} == (
-        {k: v for k, v in after.items() if not k.startswith("date_modified")})
+        {k: v for k, v in after.items() if not k.startswith("date_modified")}
+    )
 
 
 def test_reorder_trashes_the_old_order(shop: SandboxShop) -> None:
@@ -108,9 +127,11 @@ def test_reorder_trashes_the_old_order(shop: SandboxShop) -> None:
     assert [o["id"] for o in trash] == [143, 136]
     assert old["status"] == "trash"
     assert {m["key"]: m["value"] for m in old["meta_data"]}[
-        "_wp_trash_meta_status"] == "wc-cancelled"
+        "_wp_trash_meta_status"
+    ] == "wc-cancelled"
     assert {m["key"]: m["value"] for m in new["meta_data"]}["bestellrunde_id"] == (
-        "130")
+        "130"
+    )
 
 
 def test_block_checkout_orders_lack_round_meta(shop: SandboxShop) -> None:
@@ -120,20 +141,32 @@ def test_block_checkout_orders_lack_round_meta(shop: SandboxShop) -> None:
     classic = wc_get(shop, "orders/139").json()
 
     assert [m["key"] for m in recorded["meta_data"]] == [
-        m["key"] for m in order["meta_data"]]
+        m["key"] for m in order["meta_data"]
+    ]
     assert order["created_via"] == "store-api"
-    assert {"bestellrunde_id", "order_type"} <= {m["key"] for m in
-                                                 classic["meta_data"]}
+    assert {"bestellrunde_id", "order_type"} <= {m["key"] for m in classic["meta_data"]}
     item_keys = [m["key"] for m in classic["line_items"][0]["meta_data"]]
-    assert item_keys == ["_lieferant", "_einheit", "_herkunft", "_pid", "_category",
-                         "_sku"]
+    assert item_keys == [
+        "_lieferant",
+        "_einheit",
+        "_herkunft",
+        "_pid",
+        "_category",
+        "_sku",
+    ]
 
 
 def test_put_writes_status_and_meta_only(shop: SandboxShop) -> None:
-    response = wc_send(shop, "PUT", "orders/131", {
-        "status": "completed", "customer_note": "ignored",
-        "meta_data": [{"key": "pot_bridge_synced", "value": "1"}],
-    })
+    response = wc_send(
+        shop,
+        "PUT",
+        "orders/131",
+        {
+            "status": "completed",
+            "customer_note": "ignored",
+            "meta_data": [{"key": "pot_bridge_synced", "value": "1"}],
+        },
+    )
     order = response.json()
 
     assert response.status_code == 200
@@ -141,28 +174,42 @@ def test_put_writes_status_and_meta_only(shop: SandboxShop) -> None:
     assert order["date_completed_gmt"] == "2026-12-04T15:00:00"
     assert order["customer_note"] == ""
     assert {"key": "pot_bridge_synced", "value": "1"} in [
-        {"key": m["key"], "value": m["value"]} for m in order["meta_data"]]
+        {"key": m["key"], "value": m["value"]} for m in order["meta_data"]
+    ]
 
 
 def test_post_order_is_created_via_rest(shop: SandboxShop) -> None:
-    response = wc_send(shop, "POST", "orders", {
-        "customer_id": 4, "payment_method": "foodcoop_guthaben", "set_paid": True,
-        "line_items": [{"product_id": 11, "quantity": 2}],
-        "meta_data": [{"key": "bestellrunde_id", "value": "130"}],
-    })
+    response = wc_send(
+        shop,
+        "POST",
+        "orders",
+        {
+            "customer_id": 4,
+            "payment_method": "foodcoop_guthaben",
+            "set_paid": True,
+            "line_items": [{"product_id": 11, "quantity": 2}],
+            "meta_data": [{"key": "bestellrunde_id", "value": "130"}],
+        },
+    )
     order = response.json()
 
     assert response.status_code == 201
     assert (order["id"], order["created_via"], order["status"]) == (
-        145, "rest-api", "processing")
+        145,
+        "rest-api",
+        "processing",
+    )
     assert order["total"] == "6.40"
 
 
 def test_get_bestellrunden_is_double_encoded(shop: SandboxShop) -> None:
     recorded = fixture(POT / "getBestellrunden.json")["body_decoded"]
 
-    response = requests.get(f"{shop.url}/wp-json/foodcoop/v1/getbestellrunden",
-                            auth=("bridge", shop.app_password), timeout=5)
+    response = requests.get(
+        f"{shop.url}/wp-json/foodcoop/v1/getbestellrunden",
+        auth=("bridge", shop.app_password),
+        timeout=5,
+    )
     rounds = json.loads(response.json())
 
     assert response.status_code == 200
@@ -172,17 +219,23 @@ def test_get_bestellrunden_is_double_encoded(shop: SandboxShop) -> None:
     assert [r["id"] for r in rounds] == [130, 129]
     assert "bestellrunde_complete" not in rounds[1]
     assert json.loads(rounds[0]["bestellrunde_products"])[0] == "11"
-    assert (rounds[1]["bestellrunde_start"], rounds[1]["bestellrunde_ende"],
-            rounds[1]["bestellrunde_verteiltag"]) == ("2026-11-26", "2026-12-03",
-                                                      "2026-12-05")
+    assert (
+        rounds[1]["bestellrunde_start"],
+        rounds[1]["bestellrunde_ende"],
+        rounds[1]["bestellrunde_verteiltag"],
+    ) == ("2026-11-26", "2026-12-03", "2026-12-05")
 
 
 def test_completed_round_says_so(shop: SandboxShop) -> None:
-    shop.state.add_round("Bestellrunde KW 1", NOW.date(), NOW.date(), NOW.date(),
-                         complete=True)
+    shop.state.add_round(
+        "Bestellrunde KW 1", NOW.date(), NOW.date(), NOW.date(), complete=True
+    )
 
-    response = requests.get(f"{shop.url}/wp-json/foodcoop/v1/getBestellrunden",
-                            auth=("bridge", shop.app_password), timeout=5)
+    response = requests.get(
+        f"{shop.url}/wp-json/foodcoop/v1/getBestellrunden",
+        auth=("bridge", shop.app_password),
+        timeout=5,
+    )
     newest = json.loads(response.json())[0]
 
     assert newest["bestellrunde_complete"] == "1"

@@ -22,8 +22,9 @@ def test_seed_is_stable_and_covers_the_scenarios() -> None:
     assert orders[SEED["cancelled"]].status == "cancelled"
     assert orders[SEED["decimal_qty"]].lines[0].quantity == Decimal("0.352")
     assert orders[SEED["refunded_order"]].refunds[0].id == SEED["refund"]
-    assert all(orders[o].meta_value("bestellrunde_id") == "129"
-               for o in SEED["a_orders"])
+    assert all(
+        orders[o].meta_value("bestellrunde_id") == "129" for o in SEED["a_orders"]
+    )
     assert first.products[SEED["product_no_supplier"]].meta_value("_lieferant") == ""
     assert first.products[SEED["product_draft"]].status == "draft"
 
@@ -47,8 +48,9 @@ def test_bulk_shop_builds_and_pages_fast() -> None:
         served = time.monotonic() - started
 
     assert len(state.orders) == 3_000
-    assert response.headers["X-WP-Total"] == str(sum(
-        o.status not in ("trash", "checkout-draft") for o in state.orders.values()))
+    assert response.headers["X-WP-Total"] == str(
+        sum(o.status not in ("trash", "checkout-draft") for o in state.orders.values())
+    )
     assert len(response.json()) == 100
     assert built < 3
     assert served < 1

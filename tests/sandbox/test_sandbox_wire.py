@@ -24,7 +24,8 @@ def test_order_keys_match_the_recording(shop: SandboxShop) -> None:
     assert _keys(recorded) == _keys(got)
     assert _keys(recorded["line_items"][0]) == _keys(got["line_items"][0])
     assert _keys(recorded["line_items"][0]["meta_data"][0]) == _keys(
-        got["line_items"][0]["meta_data"][0])
+        got["line_items"][0]["meta_data"][0]
+    )
     assert _keys(recorded["tax_lines"][0]) == _keys(got["tax_lines"][0])
     assert _keys(recorded["shipping_lines"][0]) == _keys(got["shipping_lines"][0])
     assert _keys(recorded["billing"]) == _keys(got["billing"])
@@ -58,8 +59,7 @@ def test_list_headers_match_the_recording(shop: SandboxShop) -> None:
     wanted = [h for h in recorded if h not in ("Date", "X-Powered-By")]
 
     response = wc_get(shop, "orders", "per_page=5&page=1")
-    got = [h for h in response.headers if h not in ("Date", "Server",
-                                                     "Content-Length")]
+    got = [h for h in response.headers if h not in ("Date", "Server", "Content-Length")]
 
     assert wanted == got
     assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
@@ -106,14 +106,18 @@ def test_money_is_strings_and_price_a_float(shop: SandboxShop) -> None:
     assert order["total"] == "33.00"
     assert butterzopf["total"] == "6.63"
     assert butterzopf["total_tax"] == "0.17"
-    assert butterzopf["taxes"] == [{"id": 2, "total": "0.17232",
-                                    "subtotal": "0.17232"}]
+    assert butterzopf["taxes"] == [{"id": 2, "total": "0.17232", "subtotal": "0.17232"}]
     assert butterzopf["price"] == 6.62768
-    assert order["refunds"] == [{"id": 141, "reason":
-                                 "Mutation: Produkt nicht geliefert (Butterzopf)",
-                                 "total": "-6.80"}]
-    lines = sum(Decimal(li["total"]) + Decimal(li["total_tax"])
-                for li in order["line_items"])
+    assert order["refunds"] == [
+        {
+            "id": 141,
+            "reason": "Mutation: Produkt nicht geliefert (Butterzopf)",
+            "total": "-6.80",
+        }
+    ]
+    lines = sum(
+        Decimal(li["total"]) + Decimal(li["total_tax"]) for li in order["line_items"]
+    )
     assert Decimal(order["total"]) == lines
 
 
@@ -140,8 +144,11 @@ def test_error_bodies_equal_the_recording(shop: SandboxShop) -> None:
     cases = [
         ("error_400_per_page_500.json", "orders", "per_page=500"),
         ("error_400_invalid_status.json", "orders", "status=shipped"),
-        ("orders_modified_after_date_only_invalid.json", "orders",
-         "modified_after=2026-11-15&dates_are_gmt=true"),
+        (
+            "orders_modified_after_date_only_invalid.json",
+            "orders",
+            "modified_after=2026-11-15&dates_are_gmt=true",
+        ),
         ("error_404_unknown_order.json", "orders/999999", ""),
         ("error_404_unknown_route.json", "ordres", ""),
         ("product_get_unknown_404.json", "products/99999", ""),
@@ -153,13 +160,14 @@ def test_error_bodies_equal_the_recording(shop: SandboxShop) -> None:
         response = wc_get(shop, path, query)
 
         assert (recorded["status"], recorded["body"]) == (
-            response.status_code, response.json()), name
+            response.status_code,
+            response.json(),
+        ), name
 
 
 def test_site_local_customer_order_is_by_name(shop: SandboxShop) -> None:
     """Customers default to role=customer and display-name order."""
-    names = [c["first_name"] for c in wc_get(shop, "customers",
-                                             "per_page=100").json()]
+    names = [c["first_name"] for c in wc_get(shop, "customers", "per_page=100").json()]
     everyone = wc_get(shop, "customers", "role=all&orderby=id&per_page=100").json()
 
     assert names == sorted(names)
