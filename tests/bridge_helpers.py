@@ -12,7 +12,7 @@ from pot_bridge.sandbox import SandboxShop
 FAST_CLIENT = {
     "sleep": lambda seconds: None,
     "backoff_base": 0.0,
-    "backoff_cap": 0.0,
+    "backoff_cap": 5.0,
     "read_timeout": 3.0,
     "connect_timeout": 3.0,
 }
