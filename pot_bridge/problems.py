@@ -85,3 +85,16 @@ def open_problems(session: Session, coop: str | None = None) -> list[Problem]:
     if coop is not None:
         query = query.where(Problem.coop == coop)
     return list(session.scalars(query.order_by(Problem.coop, Problem.first_seen)))
+
+
+def open_subjects(session: Session, coop: str, kind: str) -> set[str]:
+    """The subjects of one kind of open problem, to check many rows at once."""
+    return set(
+        session.scalars(
+            select(Problem.subject).where(
+                Problem.coop == coop,
+                Problem.kind == kind,
+                Problem.resolved_at.is_(None),
+            )
+        )
+    )

@@ -84,13 +84,19 @@ def deadline_after(
     return deadline.astimezone(UTC)
 
 
-def schedule_round(session: Session, coop: CoopConfig, moment: datetime) -> Round:
+def schedule_round(
+    session: Session,
+    coop: CoopConfig,
+    moment: datetime,
+    cache: dict[str, Round] | None = None,
+) -> Round:
     """The scheduled round that holds `moment`, created on first need."""
     assert coop.schedule is not None
     closes_at = deadline_after(moment, coop.schedule, coop.zone)
     local_deadline = closes_at.astimezone(coop.zone)
     key = f"schedule:{local_deadline.date().isoformat()}"
-    row = _round(session, coop.slug, key)
+    row = cache.get(key) if cache is not None else None
+    row = row or _round(session, coop.slug, key)
     if row is not None:
         return row
 
@@ -158,7 +164,7 @@ def _round_key_for(
     if coop.rounds == "schedule":
         if order.created_gmt is None:
             return None
-        row = schedule_round(session, coop, order.created_gmt)
+        row = schedule_round(session, coop, order.created_gmt, by_key)
         by_key.setdefault(row.key, row)
         return row.key
 

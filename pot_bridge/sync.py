@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
@@ -178,7 +178,8 @@ def _pull_order_pass(
     total: int | None = None
     for page in client.iter_pages("orders", params):
         total = page.total if total is None else total
-        with sessions.begin() as session:
+        with sessions.begin() as session, session.no_autoflush:
+            known = _known(session, coop, page.items)
             for raw in page.items:
                 order_id = raw.get("id") if isinstance(raw, dict) else None
                 if not isinstance(order_id, int) or order_id in seen:
@@ -187,7 +188,9 @@ def _pull_order_pass(
                 result.orders_seen += 1
                 try:
                     order = parse_order(raw, coop.slug)
-                    changed = upsert_order(session, coop, client, order, raw, now)
+                    changed = upsert_order(
+                        session, coop, client, order, raw, now, known=known
+                    )
                 except SkipItemError as exc:
                     _skip(session, coop, f"order {order_id}", str(exc), now, result)
                     continue
@@ -196,6 +199,33 @@ def _pull_order_pass(
                     if order.refunds:
                         _pull_order_refunds(coop, client, session, order, now, result)
     return seen, total
+
+
+@dataclass
+class Known:
+    """What the store already holds for one page, read in a few queries rather
+    than a few per order."""
+
+    orders: dict[int, Order]
+    products: dict[int, Product | None]
+    unknown_producers: set[str]
+
+
+def _known(session: Session, coop: CoopConfig, items: list[Any]) -> Known:
+    ids = [raw["id"] for raw in items if isinstance(raw, dict) and "id" in raw]
+    orders = session.scalars(
+        select(Order)
+        .where(Order.coop == coop.slug, Order.order_id.in_(ids))
+        .options(selectinload(Order.lines))
+    )
+    products = session.scalars(select(Product).where(Product.coop == coop.slug))
+    return Known(
+        orders={o.order_id: o for o in orders},
+        products={p.product_id: p for p in products},
+        unknown_producers=problems.open_subjects(
+            session, coop.slug, "line.producer_unknown"
+        ),
+    )
 
 
 def content_hash(raw: dict[str, Any]) -> str:
@@ -212,18 +242,20 @@ def upsert_order(
     order: WireOrder,
     raw: dict[str, Any],
     now: datetime,
+    *,
+    known: Known | None = None,
 ) -> bool:
     """Mirror one order; False when its content did not change."""
     digest = content_hash(raw)
-    row = session.scalars(
-        select(Order).where(Order.coop == coop.slug, Order.order_id == order.id)
-    ).one_or_none()
+    known = known or _known(session, coop, [raw])
+    row = known.orders.get(order.id)
     if row is not None and row.content_hash == digest:
         return False
 
     if row is None:
         row = Order(coop=coop.slug, order_id=order.id)
         session.add(row)
+        known.orders[order.id] = row
     name = f"{order.billing.first_name} {order.billing.last_name}".strip()
     row.number = order.number
     row.status = order.status
@@ -240,12 +272,10 @@ def upsert_order(
     row.synced_at = now
 
     lines = [
-        _line(session, coop, client, order, item, now) for item in order.line_items
+        _line(session, coop, client, order, item, now, known)
+        for item in order.line_items
     ]
-    row.lines = merge_rows(
-        row.lines, [line for line in lines if line is not None], key="item_id"
-    )
-    session.flush()
+    row.lines = merge_rows(row.lines, lines, key="item_id")
     log.debug("order.pulled", coop=coop.slug, order_id=order.id, status=order.status)
     return True
 
@@ -257,27 +287,37 @@ def _line(
     order: WireOrder,
     item: LineItem,
     now: datetime,
-) -> OrderLine | None:
+    known: Known,
+) -> OrderLine:
     sku = item.sku or _meta_str(item, "_sku")
     product = None
     if not item.lieferant and item.product_id and not is_plugin_product(sku):
-        product = product_for(session, coop, client, item.product_id, now)
+        if item.product_id not in known.products:
+            known.products[item.product_id] = product_for(
+                session, coop, client, item.product_id, now
+            )
+        product = known.products[item.product_id]
     producer = producer_of_line(
         coop, line_producer=item.lieferant, sku=sku, product=product
     )
-    subject = f"line {item.id}"
+
+    # One problem per product, not per line: thousands of orders may hold it.
+    subject = f"product {item.product_id}" if item.product_id else f"line {item.id}"
     if producer is None and not is_plugin_product(sku):
-        problems.report(
-            session,
-            coop=coop.slug,
-            kind="line.producer_unknown",
-            subject=subject,
-            message=f"{item.name!r} (SKU {sku or '-'}, product {item.product_id}) in "
-            f"order {order.id} has no producer: set _lieferant on the product or "
-            "map its SKU to a producer in the configuration",
-            now=now,
-        )
-    else:
+        if subject not in known.unknown_producers:
+            problems.report(
+                session,
+                coop=coop.slug,
+                kind="line.producer_unknown",
+                subject=subject,
+                message=f"{item.name!r} (SKU {sku or '-'}, product "
+                f"{item.product_id}) has no producer (first seen in order "
+                f"{order.id}): set _lieferant on the product or map its SKU to a "
+                "producer in the configuration",
+                now=now,
+            )
+            known.unknown_producers.add(subject)
+    elif subject in known.unknown_producers:
         problems.resolve(
             session,
             coop=coop.slug,
@@ -285,6 +325,8 @@ def _line(
             subject=subject,
             now=now,
         )
+        known.unknown_producers.discard(subject)
+
     return OrderLine(
         item_id=item.id,
         product_id=item.product_id,
@@ -521,7 +563,16 @@ def _pull_members(
             return
     params = {"role": "all", "orderby": "id", "order": "asc", "per_page": 100}
     for page in client.iter_pages("customers", params):
-        with sessions.begin() as session:
+        with sessions.begin() as session, session.no_autoflush:
+            ids = [r["id"] for r in page.items if isinstance(r, dict) and "id" in r]
+            members = {
+                m.customer_id: m
+                for m in session.scalars(
+                    select(Member).where(
+                        Member.coop == coop.slug, Member.customer_id.in_(ids)
+                    )
+                )
+            }
             for raw in page.items:
                 try:
                     customer = parse_customer(raw, coop.slug)
@@ -529,20 +580,22 @@ def _pull_members(
                     ident = raw.get("id") if isinstance(raw, dict) else "?"
                     _skip(session, coop, f"customer {ident}", str(exc), now, result)
                     continue
-                upsert_member(session, coop.slug, customer, now)
+                upsert_member(session, coop.slug, customer, now, members)
                 result.members_seen += 1
     with sessions.begin() as session:
         _advance(session, coop.slug, "members", now, now)
 
 
 def upsert_member(
-    session: Session, coop: str, customer: Customer, now: datetime
+    session: Session,
+    coop: str,
+    customer: Customer,
+    now: datetime,
+    members: dict[int, Member],
 ) -> None:
-    row = session.scalars(
-        select(Member).where(Member.coop == coop, Member.customer_id == customer.id)
-    ).one_or_none()
+    row = members.get(customer.id)
     if row is None:
-        row = Member(coop=coop, customer_id=customer.id)
+        row = members[customer.id] = Member(coop=coop, customer_id=customer.id)
         session.add(row)
     row.email = (customer.email or "").strip().lower()
     row.first_name = customer.first_name or ""

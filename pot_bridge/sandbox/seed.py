@@ -649,4 +649,8 @@ def seed_bulk(
             status=status,
             created=created,
         )
+    # Completion times are drawn after creation; none may lie in the future.
+    latest = now - timedelta(minutes=5)
+    for order in state.orders.values():
+        order.modified = min(order.modified, latest)
     return state
