@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -24,41 +22,29 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
-from pot_bridge.errors import AbortError, ShopBadResponse, ShopNotFound, SkipItemError
-from pot_bridge.producer import is_plugin_product, producer_of_line
-from pot_bridge.shop.client import ShopClient
-from pot_bridge.shop.wire import (
-    Customer,
-    LineItem,
-    parse_customer,
-    parse_order,
-    parse_product,
-    parse_refund,
+from pot_bridge.cursor import (
+    SyncResult,
+    advance,
+    gmt_param,
+    merge_rows,
+    skip,
+    window_start,
 )
+from pot_bridge.errors import AbortError, ShopBadResponse, ShopNotFound, SkipItemError
+from pot_bridge.member import pull_members
+from pot_bridge.producer import is_plugin_product, producer_of_line
+from pot_bridge.refund import pull_order_refunds, pull_refunds
+from pot_bridge.shop.client import ShopClient
+from pot_bridge.shop.wire import LineItem, parse_order, parse_product
 from pot_bridge.shop.wire import Order as WireOrder
-from pot_bridge.store.schema import Member, Order, OrderLine, Product, SyncCursor
-from pot_bridge.store.schema import Refund as RefundRow
-from pot_bridge.store.schema import RefundLine as RefundLineRow
+from pot_bridge.store.schema import Order, OrderLine, Product
 
 log = structlog.get_logger(__name__)
-Row = TypeVar("Row", OrderLine, RefundLineRow)
 
-OVERLAP = timedelta(minutes=10)
 SETTLE = timedelta(seconds=30)
-MEMBER_SCAN_EVERY = timedelta(hours=6)
 MAX_PASSES = 3
 # Fields that change without the order changing (trap T-01) or that only link.
 VOLATILE = ("date_modified", "date_modified_gmt", "_links", "payment_url")
-
-
-@dataclass
-class SyncResult:
-    coop: str
-    orders_seen: int = 0
-    orders_changed: int = 0
-    refunds_seen: int = 0
-    members_seen: int = 0
-    skipped: list[str] = field(default_factory=list)
 
 
 def sync_coop(
@@ -80,8 +66,8 @@ def sync_coop(
         )
 
     _pull_orders(coop, client, sessions, window_end, now, result)
-    _pull_refunds(coop, client, sessions, window_end, now, result)
-    _pull_members(coop, client, sessions, now, result)
+    pull_refunds(coop, client, sessions, window_end, now, result)
+    pull_members(coop, client, sessions, now, result)
 
     log.info(
         "sync.done",
@@ -95,30 +81,6 @@ def sync_coop(
     return result
 
 
-def _window_start(coop: CoopConfig, session: Session, stream: str) -> datetime:
-    cursor = session.get(SyncCursor, (coop.slug, stream))
-    if cursor is None:
-        first_day = datetime.combine(coop.history_since, time(0), tzinfo=coop.zone)
-        return first_day.astimezone(UTC)
-    return cursor.cursor_gmt - OVERLAP
-
-
-def _advance(
-    session: Session, coop: str, stream: str, to: datetime, now: datetime
-) -> None:
-    cursor = session.get(SyncCursor, (coop, stream))
-    if cursor is None:
-        session.add(SyncCursor(coop=coop, stream=stream, cursor_gmt=to, updated_at=now))
-    else:
-        cursor.cursor_gmt = max(cursor.cursor_gmt, to)
-        cursor.updated_at = now
-
-
-def gmt_param(moment: datetime) -> str:
-    """A naive UTC timestamp, as `dates_are_gmt=true` wants it (no Z, no offset)."""
-    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-
-
 def _pull_orders(
     coop: CoopConfig,
     client: ShopClient,
@@ -128,12 +90,12 @@ def _pull_orders(
     result: SyncResult,
 ) -> None:
     with sessions() as session:
-        window_start = _window_start(coop, session, "orders")
+        start = window_start(coop, session, "orders")
 
     # "any" leaves out trashed orders: the plugin trashes a replaced order.
     for status in ("any", "trash"):
         params = {
-            "modified_after": gmt_param(window_start),
+            "modified_after": gmt_param(start),
             "modified_before": gmt_param(window_end),
             "dates_are_gmt": True,
             "status": status,
@@ -163,7 +125,7 @@ def _pull_orders(
             )
 
     with sessions.begin() as session:
-        _advance(session, coop.slug, "orders", window_end, now)
+        advance(session, coop.slug, "orders", window_end, now)
 
 
 def _pull_order_pass(
@@ -192,12 +154,12 @@ def _pull_order_pass(
                         session, coop, client, order, raw, now, known=known
                     )
                 except SkipItemError as exc:
-                    _skip(session, coop, f"order {order_id}", str(exc), now, result)
+                    skip(session, coop, f"order {order_id}", str(exc), now, result)
                     continue
                 if changed:
                     result.orders_changed += 1
                     if order.refunds:
-                        _pull_order_refunds(coop, client, session, order, now, result)
+                        pull_order_refunds(coop, client, session, order, now, result)
     return seen, total
 
 
@@ -340,23 +302,6 @@ def _line(
     )
 
 
-def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
-    """Update child rows in place by their shop id, so a re-pull never inserts a
-    row whose unique key is still held by the row it replaces."""
-    by_key = {getattr(row, key): row for row in current}
-    merged = []
-    for row in new:
-        old = by_key.get(getattr(row, key))
-        if old is None:
-            merged.append(row)
-            continue
-        for column in row.__table__.columns:
-            if not column.primary_key and column.name in row.__dict__:
-                setattr(old, column.name, getattr(row, column.name))
-        merged.append(old)
-    return merged
-
-
 def _meta_str(item: LineItem, key: str) -> str:
     value = next((m.value for m in item.meta_data if m.key == key), None)
     return value if isinstance(value, str) else ""
@@ -400,229 +345,3 @@ def product_for(
     session.add(row)
     session.flush()
     return row
-
-
-def _pull_order_refunds(
-    coop: CoopConfig,
-    client: ShopClient,
-    session: Session,
-    order: WireOrder,
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    raw = client.get(f"orders/{order.id}/refunds", {"per_page": 100})
-    detailed = {r["id"] for r in raw if isinstance(r, dict) and "id" in r}
-    for item in raw:
-        _upsert_refund_raw(session, coop, item, now, result, order_id=order.id)
-    for summary in order.refunds:
-        if summary.id in detailed:
-            continue
-        # The order lists a refund its refunds route does not show (T-07).
-        upsert_refund(
-            session,
-            coop.slug,
-            refund_id=summary.id,
-            order_id=order.id,
-            amount=-summary.total,
-            reason=summary.reason,
-            created=None,
-            lines=[],
-            now=now,
-        )
-        problems.report(
-            session,
-            coop=coop.slug,
-            kind="refund.without_detail",
-            subject=f"refund {summary.id}",
-            message=f"order {order.id} lists refund {summary.id} of "
-            f"{-summary.total} CHF, but the shop gives no detail for it; it is "
-            "booked without lines until the detail appears",
-            now=now,
-        )
-
-
-def _upsert_refund_raw(
-    session: Session,
-    coop: CoopConfig,
-    raw: Any,
-    now: datetime,
-    result: SyncResult,
-    order_id: int | None = None,
-) -> None:
-    try:
-        refund = parse_refund(raw, coop.slug, order_id)
-    except SkipItemError as exc:
-        ident = raw.get("id") if isinstance(raw, dict) else "?"
-        _skip(session, coop, f"refund {ident}", str(exc), now, result)
-        return
-    if refund.parent_id is None:
-        _skip(
-            session, coop, f"refund {refund.id}", "refund names no order", now, result
-        )
-        return
-    result.refunds_seen += 1
-    lines = [
-        (line.id, line.refunded_item_id, line.quantity, line.total + line.total_tax)
-        for line in refund.line_items
-    ]
-    upsert_refund(
-        session,
-        coop.slug,
-        refund_id=refund.id,
-        order_id=refund.parent_id,
-        amount=refund.amount,
-        reason=refund.reason,
-        created=refund.date_created_gmt,
-        lines=lines,
-        now=now,
-    )
-    problems.resolve(
-        session,
-        coop=coop.slug,
-        kind="refund.without_detail",
-        subject=f"refund {refund.id}",
-        now=now,
-    )
-
-
-def upsert_refund(
-    session: Session,
-    coop: str,
-    *,
-    refund_id: int,
-    order_id: int,
-    amount: Decimal,
-    reason: str,
-    created: datetime | None,
-    lines: Iterable[tuple[int, int | None, Decimal, Decimal]],
-    now: datetime,
-) -> None:
-    """Mirror one refund by its id; refunds cannot be edited, only detailed."""
-    row = session.scalars(
-        select(RefundRow).where(
-            RefundRow.coop == coop, RefundRow.refund_id == refund_id
-        )
-    ).one_or_none()
-    new_lines = [
-        RefundLineRow(line_id=line_id, item_id=item_id, quantity=qty, amount=value)
-        for line_id, item_id, qty, value in lines
-    ]
-    if row is None:
-        row = RefundRow(coop=coop, refund_id=refund_id, order_id=order_id)
-        session.add(row)
-    elif row.lines and not new_lines:
-        return
-    row.amount, row.reason, row.synced_at = amount, reason, now
-    row.created_gmt = created or row.created_gmt
-    row.lines = merge_rows(row.lines, new_lines, key="line_id")
-    session.flush()
-
-
-def _pull_refunds(
-    coop: CoopConfig,
-    client: ShopClient,
-    sessions: sessionmaker[Session],
-    window_end: datetime,
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    """Refunds on their own: a gateway refund may not touch its order (T-06)."""
-    with sessions() as session:
-        window_start = _window_start(coop, session, "refunds")
-    params = {
-        "after": gmt_param(window_start),
-        "before": gmt_param(window_end),
-        "dates_are_gmt": True,
-        "orderby": "id",
-        "order": "asc",
-        "per_page": 100,
-    }
-    try:
-        for page in client.iter_pages("refunds", params):
-            with sessions.begin() as session:
-                for raw in page.items:
-                    _upsert_refund_raw(session, coop, raw, now, result)
-    except ShopNotFound:
-        # WooCommerce before 9.0 has no /refunds route; per-order pulls remain.
-        log.info("sync.refunds.unsupported", coop=coop.slug)
-    with sessions.begin() as session:
-        _advance(session, coop.slug, "refunds", window_end, now)
-
-
-def _pull_members(
-    coop: CoopConfig,
-    client: ShopClient,
-    sessions: sessionmaker[Session],
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    """Customers have no modified filter: scan them all, but only every few hours."""
-    with sessions() as session:
-        cursor = session.get(SyncCursor, (coop.slug, "members"))
-        if cursor is not None and now - cursor.cursor_gmt < MEMBER_SCAN_EVERY:
-            return
-    params = {"role": "all", "orderby": "id", "order": "asc", "per_page": 100}
-    for page in client.iter_pages("customers", params):
-        with sessions.begin() as session, session.no_autoflush:
-            ids = [r["id"] for r in page.items if isinstance(r, dict) and "id" in r]
-            members = {
-                m.customer_id: m
-                for m in session.scalars(
-                    select(Member).where(
-                        Member.coop == coop.slug, Member.customer_id.in_(ids)
-                    )
-                )
-            }
-            for raw in page.items:
-                try:
-                    customer = parse_customer(raw, coop.slug)
-                except SkipItemError as exc:
-                    ident = raw.get("id") if isinstance(raw, dict) else "?"
-                    _skip(session, coop, f"customer {ident}", str(exc), now, result)
-                    continue
-                upsert_member(session, coop.slug, customer, now, members)
-                result.members_seen += 1
-    with sessions.begin() as session:
-        _advance(session, coop.slug, "members", now, now)
-
-
-def upsert_member(
-    session: Session,
-    coop: str,
-    customer: Customer,
-    now: datetime,
-    members: dict[int, Member],
-) -> None:
-    row = members.get(customer.id)
-    if row is None:
-        row = members[customer.id] = Member(coop=coop, customer_id=customer.id)
-        session.add(row)
-    row.email = (customer.email or "").strip().lower()
-    row.first_name = customer.first_name or ""
-    row.last_name = customer.last_name or ""
-    row.modified_gmt = customer.date_modified_gmt
-    row.synced_at = now
-
-
-def _skip(
-    session: Session,
-    coop: CoopConfig,
-    subject: str,
-    message: str,
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    result.skipped.append(subject)
-    problems.report(
-        session,
-        coop=coop.slug,
-        kind="shop.unreadable",
-        subject=subject,
-        message=message[:500],
-        now=now,
-    )
-
-
-def iter_chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

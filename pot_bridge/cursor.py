@@ -1,0 +1,91 @@
+"""Cursors: how far each stream of a coop has been pulled, and a run's tally.
+
+A cursor holds the end of the last window pulled completely; the next window
+starts a little before it (the overlap), so an item saved in the same second
+as the window's end, or committed late, is read again rather than lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from pot_bridge import problems
+from pot_bridge.config import CoopConfig
+from pot_bridge.store.schema import OrderLine, RefundLine, SyncCursor
+
+OVERLAP = timedelta(minutes=10)
+Row = TypeVar("Row", OrderLine, RefundLine)
+
+
+@dataclass
+class SyncResult:
+    coop: str
+    orders_seen: int = 0
+    orders_changed: int = 0
+    refunds_seen: int = 0
+    members_seen: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def window_start(coop: CoopConfig, session: Session, stream: str) -> datetime:
+    cursor = session.get(SyncCursor, (coop.slug, stream))
+    if cursor is None:
+        first_day = datetime.combine(coop.history_since, time(0), tzinfo=coop.zone)
+        return first_day.astimezone(UTC)
+    return cursor.cursor_gmt - OVERLAP
+
+
+def advance(
+    session: Session, coop: str, stream: str, to: datetime, now: datetime
+) -> None:
+    cursor = session.get(SyncCursor, (coop, stream))
+    if cursor is None:
+        session.add(SyncCursor(coop=coop, stream=stream, cursor_gmt=to, updated_at=now))
+    else:
+        cursor.cursor_gmt = max(cursor.cursor_gmt, to)
+        cursor.updated_at = now
+
+
+def gmt_param(moment: datetime) -> str:
+    """A naive UTC timestamp, as `dates_are_gmt=true` wants it (no Z, no offset)."""
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def skip(
+    session: Session,
+    coop: CoopConfig,
+    subject: str,
+    message: str,
+    now: datetime,
+    result: SyncResult,
+) -> None:
+    result.skipped.append(subject)
+    problems.report(
+        session,
+        coop=coop.slug,
+        kind="shop.unreadable",
+        subject=subject,
+        message=message[:500],
+        now=now,
+    )
+
+
+def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
+    """Update child rows in place by their shop id, so a re-pull never inserts a
+    row whose unique key is still held by the row it replaces."""
+    by_key = {getattr(row, key): row for row in current}
+    merged = []
+    for row in new:
+        old = by_key.get(getattr(row, key))
+        if old is None:
+            merged.append(row)
+            continue
+        for column in row.__table__.columns:
+            if not column.primary_key and column.name in row.__dict__:
+                setattr(old, column.name, getattr(row, column.name))
+        merged.append(old)
+    return merged
