@@ -1,0 +1,86 @@
+"""WooCommerce traps (shared/woocommerce-traps.md) that need the whole bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from bridge_helpers import make_bridge
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from pot_bridge.bridge import Bridge
+from pot_bridge.close import close_round
+from pot_bridge.mailcatcher import MailCatcher
+from pot_bridge.sandbox import SEED, Fault, SandboxShop
+from pot_bridge.store.schema import OutboxMessage, Problem, Refund, Round
+
+
+@pytest.fixture
+def bridge(
+    shop: SandboxShop, db_url: str, mail: MailCatcher, tmp_path: Path
+) -> Iterator[Bridge]:
+    bridge = make_bridge(shop, db_url, mail.port, tmp_path)
+    yield bridge
+    bridge.dispose()
+
+
+def test_t07_refund_listed_on_the_order_but_without_detail(
+    bridge: Bridge, shop: SandboxShop
+) -> None:
+    """HPOS once answered [] on /orders/{id}/refunds for an order with refunds."""
+    order_id = SEED["classic"]
+    shop.state.refund(order_id, amount=Decimal("2.50"), reason="")
+    for path in (rf"/orders/{order_id}/refunds$", r"/wc/v3/refunds$"):
+        shop.faults.add(
+            Fault(method="GET", path=path, times=1, kind="status", status=200, body=[])
+        )
+
+    bridge.sync("sandbox")
+
+    with bridge.sessions() as session:
+        refund = session.scalars(
+            select(Refund)
+            .where(Refund.order_id == order_id)
+            .options(selectinload(Refund.lines))
+        ).one()
+        problem = session.scalars(
+            select(Problem).where(Problem.kind == "refund.without_detail")
+        ).one()
+    assert Decimal("2.50") == refund.amount
+    assert [] == refund.lines
+    assert problem.resolved_at is None
+
+    shop.state.touch(order_id)
+    bridge.sync("sandbox")
+
+    with bridge.sessions() as session:
+        refunds = session.scalars(
+            select(Refund).where(Refund.order_id == order_id)
+        ).all()
+        problem = session.scalars(
+            select(Problem).where(Problem.kind == "refund.without_detail")
+        ).one()
+    assert 1 == len(refunds)
+    assert problem.resolved_at is not None
+
+
+def test_round_closed_long_ago_is_closed_without_mail(bridge: Bridge) -> None:
+    """A first start must not send producers the orders of old rounds."""
+    bridge.sync("sandbox")
+    coop = bridge.settings.coop("sandbox")
+    now = bridge.clock()
+    with bridge.sessions.begin() as session:
+        old = session.scalars(
+            select(Round).where(Round.key == f"plugin:{SEED['round_a']}")
+        ).one()
+        old.closes_at = now - timedelta(days=30)
+        closed = close_round(session, coop, old, now)
+
+    with bridge.sessions() as session:
+        queued = session.scalars(select(OutboxMessage)).all()
+    assert closed.historic
+    assert [] == queued
