@@ -22,6 +22,7 @@ from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugi
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.shop.plugin import PluginClient
 from pot_bridge.store import make_engine, migrate, session_factory
+from pot_bridge.store.schema import SyncCursor
 from pot_bridge.sync import SyncResult, sync_coop
 
 log = structlog.get_logger(__name__)
@@ -121,7 +122,12 @@ class Bridge:
                     raise SkipItemError(f"no round {round_key!r}", coop=slug)
                 keys = [found.key]
             else:
-                keys = [r.key for r in due_rounds(session, slug, now)]
+                # Only rounds whose deadline the orders pull has passed: an order
+                # placed in the last seconds before it must be in the store.
+                cursor = session.get(SyncCursor, (slug, "orders"))
+                covered = min(now, cursor.cursor_gmt) if cursor else None
+                due = due_rounds(session, slug, covered) if covered else []
+                keys = [r.key for r in due]
         for key in keys:
             with self.sessions.begin() as session:
                 round_ = find_round(session, slug, key)

@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
 
     bridge = Bridge(settings)
     try:
+        if args.command in ("close-round", "send", "status"):
+            # A command killed mid-send leaves its mail "sending"; say so now.
+            bridge.recover()
         return _dispatch(args, bridge)
-    except PotBridgeError as exc:
+    except (PotBridgeError, LookupError, ValueError) as exc:
         print(f"pot-bridge: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -94,8 +97,11 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
                 + (" (closed long ago: no mail)" if closed.historic else "")
             )
         drained = bridge.drain()
-        print(f"outbox: {drained.sent} sent, {drained.failing} failing")
-        return 0
+        print(
+            f"outbox: {drained.sent} sent, {drained.failing} failing, "
+            f"{drained.failed} failed"
+        )
+        return 1 if drained.failed else 0
     if args.command == "send":
         drained = bridge.drain()
         print(
@@ -164,8 +170,10 @@ def status_text(bridge: Bridge) -> str:
             if message.status != "sent":
                 lines.append(
                     f"  #{message.id} {message.status} to {message.recipient}: "
-                    f"{message.subject} {message.last_error[:120]}"
+                    f"{message.subject}"
                 )
+                if message.last_error:
+                    lines.append(f"      last error: {message.last_error}")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,10 +25,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from pot_bridge.errors import ConfigError
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 SECRET_KEYS = {"consumer_key", "consumer_secret", "password", "wp_app_password"}
 Language = Literal["de", "fr", "en"]
 Weekday = Literal[
@@ -105,6 +111,20 @@ class CoopConfig(Strict):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("shop_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        host = urlsplit(value).hostname or ""
+        if value.startswith("http://") and host not in LOOPBACK:
+            raise ValueError(
+                "must use https: over plain http the application password and the "
+                "members' data would travel in clear (http is for a shop on this "
+                "machine only)"
+            )
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("must not carry credentials; they come from secrets")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _schedule_when_needed(self) -> CoopConfig:
         if self.rounds == "schedule" and self.schedule is None:
@@ -141,6 +161,18 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=30.0, gt=0)
     smtp: SmtpConfig = SmtpConfig()
     coops: list[CoopConfig] = Field(default=[], alias="coop")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file, so a unit can override a key."""
+        return (env_settings, init_settings)
 
     @model_validator(mode="after")
     def _unique_slugs(self) -> Settings:
@@ -255,6 +287,12 @@ def _with_secrets(
 
 
 def _require_shop_secrets(path: Path, settings: Settings) -> None:
+    if settings.smtp.username and settings.smtp.password is None:
+        raise ConfigError(
+            f"{path}: [smtp]: field 'password' is missing for username "
+            f"{settings.smtp.username!r}: set POT_BRIDGE_SMTP_PASSWORD or the "
+            "systemd credential smtp.password"
+        )
     for coop in settings.coops:
         needed = ["consumer_key", "consumer_secret"]
         if coop.rounds == "plugin":

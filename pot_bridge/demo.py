@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,6 +28,7 @@ from pot_bridge.config import (
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.sandbox import SandboxShop, seed_coop
 
+MARKER = ".pot-bridge-demo"
 PRODUCERS: tuple[tuple[str, Language], ...] = (
     ("Hof Sonnenberg", "de"),
     ("Käserei Talgrund", "de"),
@@ -83,10 +85,19 @@ def _address(name: str) -> str:
 
 def run_demo(state_dir: Path, *, keep_running: bool = False) -> int:
     """Run the job once (or for good) on a fresh sandbox; print the mails."""
-    if state_dir.exists():
+    marker = state_dir / MARKER
+    if state_dir.exists() and any(state_dir.iterdir()):
+        if not marker.exists():
+            print(
+                f"pot-bridge: {state_dir} is not empty and was not made by the "
+                "demo; give an empty or new --state-dir",
+                file=sys.stderr,
+            )
+            return 2
         shutil.rmtree(state_dir)
     mail_dir = state_dir / "mail"
     mail_dir.mkdir(parents=True)
+    marker.write_text("made by pot-bridge demo; removed at its next run\n")
 
     now = datetime.now(UTC)
     shop = SandboxShop(

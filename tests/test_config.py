@@ -14,6 +14,7 @@ SECRETS = {
     "POT_BRIDGE_NORD_CONSUMER_KEY": "ck_example_key",
     "POT_BRIDGE_NORD_CONSUMER_SECRET": "cs_example_secret",
     "POT_BRIDGE_NORD_WP_APP_PASSWORD": "abcd efgh ijkl",
+    "POT_BRIDGE_SMTP_PASSWORD": "smtp-secret",
 }
 
 MINIMAL = """
@@ -129,3 +130,32 @@ def test_environment_overrides_the_database(
     settings = load(write(tmp_path, MINIMAL))
 
     assert "postgresql://db.invalid/x" == settings.db_url
+
+
+def test_plain_http_is_refused_off_this_machine(tmp_path: Path) -> None:
+    """The application password would cross the network in clear."""
+    path = write(
+        tmp_path, MINIMAL.replace("https://shop.example.org", "http://shop.example.org")
+    )
+
+    with pytest.raises(ConfigError, match="must use https"):
+        load(path, SECRETS)
+
+
+def test_smtp_username_without_password_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[smtp]\nusername = "bridge"\n' + MINIMAL)
+    environ = {k: v for k, v in SECRETS.items() if "SMTP" not in k}
+
+    with pytest.raises(ConfigError, match="POT_BRIDGE_SMTP_PASSWORD"):
+        load(path, environ)
+
+
+def test_environment_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POT_BRIDGE_LOG_FORMAT", "json")
+    path = write(tmp_path, 'log_format = "console"\n' + MINIMAL)
+
+    settings = load(path, SECRETS)
+
+    assert "json" == settings.log_format
