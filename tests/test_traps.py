@@ -16,7 +16,7 @@ from pot_bridge.bridge import Bridge
 from pot_bridge.close import close_round
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.sandbox import SEED, Fault, SandboxShop
-from pot_bridge.store.schema import OutboxMessage, Problem, Refund, Round
+from pot_bridge.store.schema import OutboxMessage, Problem, Refund, Round, SyncCursor
 
 
 @pytest.fixture
@@ -84,3 +84,25 @@ def test_round_closed_long_ago_is_closed_without_mail(bridge: Bridge) -> None:
         queued = session.scalars(select(OutboxMessage)).all()
     assert closed.historic
     assert [] == queued
+
+
+def test_round_waits_until_the_pull_has_passed_its_deadline(bridge: Bridge) -> None:
+    """An order placed seconds before the deadline may not be pulled yet."""
+    bridge.sync("sandbox")
+    with bridge.sessions.begin() as session:
+        deadline = session.scalars(
+            select(Round.closes_at).where(Round.key == f"plugin:{SEED['round_a']}")
+        ).one()
+        cursor = session.get(SyncCursor, ("sandbox", "orders"))
+        assert cursor is not None
+        cursor.cursor_gmt = deadline - timedelta(seconds=10)
+
+    early = bridge.close("sandbox")
+    with bridge.sessions.begin() as session:
+        cursor = session.get(SyncCursor, ("sandbox", "orders"))
+        assert cursor is not None
+        cursor.cursor_gmt = deadline
+    on_time = bridge.close("sandbox")
+
+    assert [] == early
+    assert [f"plugin:{SEED['round_a']}"] == [c.round_key for c in on_time]
