@@ -233,6 +233,11 @@ def load(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
+    if isinstance(raw.get("coop"), dict):
+        raise ConfigError(
+            f"{path}: 'coop' is a single table: write each coop as [[coop]] "
+            "(double brackets), even when there is only one"
+        )
     _refuse_secrets(path, raw)
     raw = _with_secrets(raw, environ)
 

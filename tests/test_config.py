@@ -159,3 +159,10 @@ def test_environment_wins_over_the_file(
     settings = load(path, SECRETS)
 
     assert "json" == settings.log_format
+
+
+def test_single_bracket_coop_table_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("[[coop]]", "[coop]"))
+
+    with pytest.raises(ConfigError, match=r"\[\[coop\]\]"):
+        load(path, SECRETS)
