@@ -51,7 +51,7 @@ def upsert_plugin_rounds(
         key = f"plugin:{plugin_round.id}"
         opens_at = local_midnight(plugin_round.start, coop.zone)
         closes_at = local_midnight(plugin_round.end + timedelta(days=1), coop.zone)
-        row = _round(session, coop.slug, key)
+        row = find_round(session, coop.slug, key)
         if row is None:
             row = Round(
                 coop=coop.slug,
@@ -96,7 +96,7 @@ def schedule_round(
     local_deadline = closes_at.astimezone(coop.zone)
     key = f"schedule:{local_deadline.date().isoformat()}"
     row = cache.get(key) if cache is not None else None
-    row = row or _round(session, coop.slug, key)
+    row = row or find_round(session, coop.slug, key)
     if row is not None:
         return row
 
@@ -227,10 +227,6 @@ def due_rounds(session: Session, coop: str, now: datetime) -> list[Round]:
 
 
 def find_round(session: Session, coop: str, key: str) -> Round | None:
-    return _round(session, coop, key)
-
-
-def _round(session: Session, coop: str, key: str) -> Round | None:
     return session.scalars(
         select(Round).where(Round.coop == coop, Round.key == key)
     ).one_or_none()

@@ -180,7 +180,18 @@ def _known(session: Session, coop: CoopConfig, items: list[Any]) -> Known:
         .where(Order.coop == coop.slug, Order.order_id.in_(ids))
         .options(selectinload(Order.lines))
     )
-    products = session.scalars(select(Product).where(Product.coop == coop.slug))
+    product_ids = {
+        line.get("product_id")
+        for raw in items
+        if isinstance(raw, dict)
+        for line in raw.get("line_items") or []
+        if isinstance(line, dict)
+    }
+    products = session.scalars(
+        select(Product).where(
+            Product.coop == coop.slug, Product.product_id.in_(product_ids - {None})
+        )
+    )
     return Known(
         orders={o.order_id: o for o in orders},
         products={p.product_id: p for p in products},
@@ -315,13 +326,6 @@ def product_for(
     now: datetime,
 ) -> Product | None:
     """The product behind a line, fetched once by id (a list may miss it, T-18)."""
-    row = session.scalars(
-        select(Product).where(
-            Product.coop == coop.slug, Product.product_id == product_id
-        )
-    ).one_or_none()
-    if row is not None:
-        return row
     try:
         product = parse_product(client.get(f"products/{product_id}"), coop.slug)
         if not product.lieferant and product.parent_id:

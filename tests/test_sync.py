@@ -99,11 +99,9 @@ def test_touched_order_is_not_a_change(bridge: Bridge, shop: SandboxShop) -> Non
 
 def test_changes_after_a_sync_are_reflected(bridge: Bridge, shop: SandboxShop) -> None:
     bridge.sync("sandbox")
-    classic = shop.state.orders[SEED["classic"]]
     shop.state.set_status(SEED["classic"], "cancelled")
     shop.state.refund(SEED["decimal_qty"], amount=Decimal("2.00"), reason="Rabatt")
     new = shop.state.reorder(SEED["reorder_new"], [(11, 3)])
-    item = classic.lines[0].id
 
     bridge.sync("sandbox")
 
@@ -116,7 +114,6 @@ def test_changes_after_a_sync_are_reflected(bridge: Bridge, shop: SandboxShop) -
             select(Refund).where(Refund.order_id == SEED["decimal_qty"])
         ).all()
     assert [Decimal("2.00")] == [r.amount for r in refunds]
-    assert item > 0
 
 
 def test_refund_that_does_not_touch_its_order_is_pulled(
