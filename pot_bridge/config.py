@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ from pot_bridge.errors import ConfigError
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 SECRET_KEYS = {"consumer_key", "consumer_secret", "password", "wp_app_password"}
 Language = Literal["de", "fr", "en"]
+PackPolicy = Literal["as-ordered", "round-up", "round-down", "nearest"]
 Weekday = Literal[
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
 ]
@@ -71,6 +73,30 @@ class ProducerConfig(Strict):
     language: Language = "de"
     skus: list[str] = []
     sku_prefixes: list[str] = []
+    # None: the coop's pack_policy
+    pack_policy: PackPolicy | None = None
+    # pack size by SKU, where the product's _gebinde is missing or wrong
+    pack_sizes: dict[str, Decimal] = {}
+    # SKUs sold by weight (never rounded to packs), besides units like "kg"
+    sold_by_weight: list[str] = []
+    minimum_value: Decimal | None = Field(default=None, ge=0)
+    minimum_quantity: Decimal | None = Field(default=None, ge=0)
+    # printed on the producer's documents
+    note: str = ""
+    # the producer packs per member: documents list every member's share
+    packs_per_member: bool = False
+    # the same producer in several coops of the network (same identity)
+    identity: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,60}$")
+    # one e-mail per delivery day for all coops with this identity
+    consolidate: bool = False
+
+    @field_validator("pack_sizes")
+    @classmethod
+    def _positive_packs(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for sku, size in value.items():
+            if size <= 0:
+                raise ValueError(f"pack size of {sku!r} must be above 0")
+        return value
 
     @field_validator("email")
     @classmethod
@@ -94,6 +120,19 @@ class CoopConfig(Strict):
     counted_statuses: list[str] = ["processing", "on-hold", "completed", "refunded"]
     requests_per_second: float = Field(default=2.0, ge=0)
     wp_user: str | None = None
+    # the coop's postal address, one line per item, for producers' documents
+    address: list[str] = []
+    # where members pick up, when an order names no place of its own
+    pickup_place: str = ""
+    # the order meta key that names a member's pickup place or hub, if any
+    pickup_meta_key: str | None = None
+    pack_policy: PackPolicy = "as-ordered"
+    # a producer's round below its minimum: "hold" until an admin decides,
+    # or "cancel" its lines at once (members are refunded)
+    below_minimum: Literal["hold", "cancel"] = "hold"
+    # refunds for what members do not get: also ask the gateway to pay money
+    # back for orders not paid from the POT wallet (wallet orders always are)
+    gateway_refunds: bool = False
     producers: list[ProducerConfig] = Field(default=[], alias="producer")
 
     consumer_key: SecretStr | None = Field(default=None, exclude=True)
@@ -146,6 +185,12 @@ class CoopConfig(Strict):
     def producer(self, name: str) -> ProducerConfig | None:
         return next((p for p in self.producers if p.name == name), None)
 
+    def pack_policy_of(self, producer: str) -> PackPolicy:
+        contact = self.producer(producer)
+        if contact is not None and contact.pack_policy is not None:
+            return contact.pack_policy
+        return self.pack_policy
+
 
 class Settings(BaseSettings):
     """Global settings; `POT_BRIDGE_DATABASE_URL` etc. override the file."""
@@ -180,6 +225,20 @@ class Settings(BaseSettings):
         duplicated = {s for s in slugs if slugs.count(s) > 1}
         if duplicated:
             raise ValueError(f"coop slug used twice: {', '.join(sorted(duplicated))}")
+
+        seen: dict[str, tuple[str | None, str, bool]] = {}
+        for coop in self.coops:
+            for producer in coop.producers:
+                if producer.identity is None:
+                    continue
+                terms = (producer.email, producer.language, producer.consolidate)
+                first = seen.setdefault(producer.identity, terms)
+                if first != terms:
+                    raise ValueError(
+                        f"producer identity {producer.identity!r} has a different "
+                        f"email, language or consolidate in coop {coop.slug!r}: "
+                        "one producer, one address"
+                    )
         return self
 
     @property
@@ -225,7 +284,7 @@ def load(
     """
     environ = os.environ if environ is None else environ
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such configuration file") from exc
     except (OSError, UnicodeDecodeError) as exc:

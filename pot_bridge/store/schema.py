@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -93,6 +94,7 @@ class Order(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     member_name: Mapped[str] = mapped_column(String(400), default="")
     payment_method: Mapped[str] = mapped_column(String(100), default="")
+    pickup_place: Mapped[str] = mapped_column(String(200), default="")
     created_via: Mapped[str] = mapped_column(String(40), default="")
     plugin_round_id: Mapped[int | None] = mapped_column(BigInteger)
     round_key: Mapped[str | None] = mapped_column(String(64))
@@ -200,7 +202,13 @@ class Round(Base):
 
 
 class GroupOrder(Base):
-    """One producer's total for one round, as built when the round closed."""
+    """One producer's order for one round, as last mailed (or held) by the bridge.
+
+    `status`: `sent` (queued to the producer), `held` (below the producer's
+    minimum, waiting for the admin), `cancelled` (below the minimum and not
+    ordered), `pooled` (goes out in the producer's consolidated e-mail).
+    `version` counts the e-mails: 1 is the order, every further one a correction.
+    """
 
     __tablename__ = "group_order"
     __table_args__ = (UniqueConstraint("round_pk", "producer"),)
@@ -208,6 +216,8 @@ class GroupOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_pk: Mapped[int] = mapped_column(ForeignKey("round.id"))
     producer: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    version: Mapped[int] = mapped_column(Integer, default=1)
     total: Mapped[Decimal] = mapped_column(Rappen())
     content_hash: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -218,10 +228,19 @@ class GroupOrder(Base):
         cascade="all, delete-orphan",
         order_by="GroupOrderLine.position",
     )
+    shares: Mapped[list[MemberShare]] = relationship(
+        back_populates="group_order",
+        cascade="all, delete-orphan",
+        order_by="MemberShare.id",
+    )
 
 
 class GroupOrderLine(Base):
-    """One product of a group order: quantities and amounts summed over members."""
+    """One product of a group order: what members ordered, what the producer gets.
+
+    `ordered` is the members' total; `quantity` what is ordered from the
+    producer after the pack policy (`packs` whole packs of `pack_size`).
+    """
 
     __tablename__ = "group_order_line"
 
@@ -232,13 +251,88 @@ class GroupOrderLine(Base):
     position: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(BigInteger, default=0)
     sku: Mapped[str] = mapped_column(String(100), default="")
+    pot_id: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str] = mapped_column(String(400))
     unit: Mapped[str] = mapped_column(String(100), default="")
+    pack_size: Mapped[Decimal | None] = mapped_column(Quantity())
+    packs: Mapped[Decimal | None] = mapped_column(Quantity())
+    ordered: Mapped[Decimal] = mapped_column(Quantity())
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     unit_price: Mapped[Decimal] = mapped_column(Rappen())
     amount: Mapped[Decimal] = mapped_column(Rappen())
 
     group_order: Mapped[GroupOrder] = relationship(back_populates="lines")
+
+
+class MemberShare(Base):
+    """What one member's order line gets of a group order, and why."""
+
+    __tablename__ = "member_share"
+    __table_args__ = (Index("ix_member_share_order", "order_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_order_pk: Mapped[int] = mapped_column(
+        ForeignKey("group_order.id", ondelete="CASCADE")
+    )
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    product_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    member_name: Mapped[str] = mapped_column(String(400), default="")
+    pickup_place: Mapped[str] = mapped_column(String(200), default="")
+    ordered: Mapped[Decimal] = mapped_column(Quantity())
+    allocated: Mapped[Decimal] = mapped_column(Quantity())
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    group_order: Mapped[GroupOrder] = relationship(back_populates="shares")
+
+
+class Delivery(Base):
+    """What a producer really delivered of one product, entered by an admin."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("round_pk", "producer", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_pk: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    producer: Mapped[str] = mapped_column(String(200))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    delivered: Mapped[Decimal] = mapped_column(Quantity())
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShopRefund(Base):
+    """A refund the bridge creates in the shop: written here first, then sent.
+
+    `key` names the cause (a member's line and the quantity it should have been
+    refunded in total), so the same refund is never asked for twice. `status`:
+    `pending` (not yet confirmed by the shop), `created` (the shop's refund id is
+    known), `failed` (the shop refused it; an admin looks at it).
+    """
+
+    __tablename__ = "shop_refund"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_shop_refund_due", "coop", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    coop: Mapped[str] = mapped_column(String(64))
+    round_key: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    product_name: Mapped[str] = mapped_column(String(400), default="")
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    refund_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[Decimal | None] = mapped_column(Rappen())
+    api_refund: Mapped[bool | None] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OutboxMessage(Base):
