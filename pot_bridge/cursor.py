@@ -28,14 +28,25 @@ class SyncResult:
     orders_changed: int = 0
     refunds_seen: int = 0
     members_seen: int = 0
+    products_seen: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
 def window_start(coop: CoopConfig, session: Session, stream: str) -> datetime:
-    cursor = session.get(SyncCursor, (coop.slug, stream))
-    if cursor is None:
+    """Where the next window starts; a first pull reaches back to `history_since`."""
+    start = resume_from(session, coop.slug, stream)
+    if start is None:
         first_day = datetime.combine(coop.history_since, time(0), tzinfo=coop.zone)
         return first_day.astimezone(UTC)
+    return start
+
+
+def resume_from(session: Session, coop: str, stream: str) -> datetime | None:
+    """The overlap before the cursor, or None before the first complete pass."""
+    cursor = session.get(SyncCursor, (coop, stream))
+    if cursor is None:
+        return None
+
     return cursor.cursor_gmt - OVERLAP
 
 

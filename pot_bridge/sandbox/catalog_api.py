@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pot_bridge.sandbox import wire
 from pot_bridge.sandbox.query import (
     CUSTOMER_ORDERBY,
@@ -35,7 +37,7 @@ def list_products(req: Request) -> Reply:
         if (p.status in wanted or ("any" in wanted and p.status != "trash"))
         and (not include or p.id in include)
         and (not skus or p.sku in skus)
-        and in_windows(query, p.created, p.modified)
+        and in_windows(query, _second(p.created), _second(p.modified))
     ]
     desc = query.order == "desc"
     if query.orderby == "include" and query.include:
@@ -55,6 +57,12 @@ def list_products(req: Request) -> Reply:
     page, total, pages = page_of(rows, query)
     body = [wire.product_json(p, req.base) for p in page]
     return Reply(200, body, total=total, pages=pages, page=query.page)
+
+
+def _second(moment: datetime) -> datetime:
+    """WordPress keeps post dates to the second: a product created with a finer
+    time must not pass `modified_after` set to the date it shows."""
+    return moment.replace(microsecond=0)
 
 
 def get_product(req: Request, product_id: int) -> Reply:

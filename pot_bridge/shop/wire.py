@@ -159,6 +159,11 @@ class FeeLine(Wire):
     total_tax: Money = Decimal(0)
 
 
+# Shipping methods where the member collects the order: WooCommerce's classic
+# local pickup, and the pickup locations of the block checkout.
+PICKUP_METHODS = frozenset({"local_pickup", "pickup_location"})
+
+
 class ShippingLine(Wire):
     id: int
     method_id: Text = ""
@@ -203,6 +208,23 @@ class Order(Wire):
     @property
     def order_type(self) -> str | None:
         return _meta_text(self.meta_data, "order_type")
+
+    def pickup_place(self, meta_key: str | None) -> str:
+        """Where the member collects the order: the coop's own order meta key
+        first, then the title of the first pickup shipping line; "" if neither."""
+        if meta_key:
+            value = meta_value(self.meta_data, meta_key)
+            # a list or an object (T-12) names no place
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                text = str(value).strip()
+                if text:
+                    return text
+
+        for line in self.shipping_lines:
+            if line.method_id in PICKUP_METHODS:
+                return line.method_title.strip()
+
+        return ""
 
 
 class RefundLine(Wire):
