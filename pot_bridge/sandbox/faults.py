@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("status", "html", "truncated", "bom", "delay", "drop")
+KINDS = ("status", "html", "truncated", "bom", "delay", "drop", "lost")
 
 MAINTENANCE_HTML = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Maintenance</title>'
@@ -41,6 +41,9 @@ class Fault:
 
     `path` is a regular expression searched in the request path; `method`
     "*" matches any method. `body` is a JSON-able value or raw text.
+    `drop` closes the connection before the shop does anything; `lost` lets
+    the shop do the work (a POST creates its object) and then closes the
+    connection without an answer, as a proxy timing out on a slow host does.
     """
 
     method: str = "GET"

@@ -131,6 +131,7 @@ class Refund:
     refunded_payment: bool
     lines: list[RefundLine]
     tax_line_id: int
+    meta: Meta = field(default_factory=list)  # sent on creation, as {key, value}
 
 
 @dataclass

@@ -290,7 +290,7 @@ def list_order_refunds(req: Request, order_id: int) -> Reply:
             wire.error("woocommerce_rest_invalid_order_id", "Invalid order ID.", 404),
         )
     query = parse_list(req.params, orderby_enum=POST_ORDERBY, status_enum=None)
-    rows = list(order.refunds)
+    rows = [] if req.state.hides_order_refunds else list(order.refunds)
     _sort(rows, query, "created", "created")
     page, total, pages = page_of(rows, query)
     body = [wire.refund_json(r, req.base, with_parent=False) for r in page]
@@ -323,30 +323,66 @@ def list_refunds(req: Request) -> Reply:
 def _refund_specs(
     order: Order, raw: Any
 ) -> list[tuple[LineItem, Decimal, Decimal, Decimal]]:
-    """Accept both line_items shapes: the keyed one and the documented list."""
-    rows: list[tuple[Any, dict[str, Any]]] = []
+    """The lines a refund request really refunds, as WooCommerce 9.9.5 reads them.
+
+    Two shapes work: the keyed one (`{"<item id>": {qty, refund_total,
+    refund_tax: {rate id: amount}}}`) and the list the REST API normalises
+    (`[{id, quantity, refund_total, refund_tax: [{id, refund_total}]}]`). The
+    documented list with negative `quantity` and `total` carries no
+    `refund_total`, so its rows refund nothing: the refund is amount-only (T-09).
+    """
+    rows: list[tuple[Any, Any, dict[str, Any]]] = []
     if isinstance(raw, dict):
-        rows = [(key, value) for key, value in raw.items() if isinstance(value, dict)]
+        rows = [(key, row.get("qty"), row) for key, row in raw.items() if _is(row)]
     elif isinstance(raw, list):
-        rows = [(row.get("id"), row) for row in raw if isinstance(row, dict)]
+        rows = [(row.get("id"), row.get("quantity"), row) for row in raw if _is(row)]
     by_id = {line.id: line for line in order.lines}
     specs = []
-    for item_id, row in rows:
-        item = by_id.get(int(item_id or 0))
-        if item is None:
+    for item_id, qty_raw, row in rows:
+        item = by_id.get(_int(item_id))
+        if item is None or "refund_total" not in row:
             continue
-        qty = Decimal(str(row.get("qty", row.get("quantity", 0)) or 0))
-        total = Decimal(str(row.get("refund_total", 0) or 0))
+        qty, total = _number(qty_raw), _number(row.get("refund_total"))
         taxes = row.get("refund_tax") or {}
         values = (
             taxes.values()
             if isinstance(taxes, dict)
-            else [t.get("refund_total", 0) for t in taxes if isinstance(t, dict)]
+            else [t.get("refund_total") for t in taxes if _is(t)]
         )
-        tax = sum((Decimal(str(v or 0)) for v in values), Decimal(0))
+        tax = sum((_number(v) for v in values), Decimal(0))
         if qty or total or tax:
             specs.append((item, qty, total, tax))
     return specs
+
+
+def _is(row: object) -> bool:
+    return isinstance(row, dict)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _number(value: object) -> Decimal:
+    """PHP reads "", null and junk as 0; JSON numbers arrive as Decimal."""
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _meta_rows(raw: Any) -> list[tuple[str, object]]:
+    """`meta_data` of a request: the `{key, value}` rows, others skipped."""
+    if not isinstance(raw, list):
+        return []
+    return [
+        (str(row["key"]), row.get("value"))
+        for row in raw
+        if _is(row) and row.get("key")
+    ]
 
 
 def create_refund(req: Request, order_id: int) -> Reply:
@@ -399,6 +435,7 @@ def create_refund(req: Request, order_id: int) -> Reply:
             amount,
             str(body.get("reason") or ""),
             refunded_payment=api_refund,
+            meta=_meta_rows(body.get("meta_data")),
         )
     except ValueError as exc:
         return failed(str(exc))

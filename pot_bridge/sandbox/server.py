@@ -455,9 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw_body: bytes,
     ) -> None:
         if fault is not None and fault.kind == "drop":
-            self._log(0)
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self._hang_up()
             return
         if fault is not None and fault.kind in ("status", "html"):
             self._serve_fault(fault)
@@ -468,6 +466,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply, authed, allow = shop.dispatch(
             method, path, params, pairs, authorization, raw_body
         )
+        if fault is not None and fault.kind == "lost":
+            self._hang_up()
+            return
         payload = encode(reply)
         if fault is not None and fault.kind == "truncated":
             payload = payload[: len(payload) // 2]
@@ -476,6 +477,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(
             reply.status, shop.headers_for(reply, authed, allow, path, pairs), payload
         )
+
+    def _hang_up(self) -> None:
+        """Close without an answer; logged with status 0."""
+        self._log(0)
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _serve_fault(self, fault: Fault) -> None:
         status = 200 if fault.kind == "html" else fault.status

@@ -59,6 +59,12 @@ class ShopState:
         self._next_item = 1
         self._next_meta = 1
         self._wire_cache: dict[int, tuple[int, str, str]] = {}
+        # Shop versions that do not keep what a refund request asked for: meta
+        # dropped on save, or line_items ignored whatever their shape (T-09).
+        self.drops_refund_meta = False
+        self.ignores_refund_lines = False
+        # HPOS shops whose orders/<id>/refunds answers [] (T-07).
+        self.hides_order_refunds = False
 
     # -- ids and time ---------------------------------------------------
 
@@ -417,11 +423,14 @@ class ShopState:
         *,
         refunded_payment: bool,
         bump: bool = True,
+        meta: Iterable[tuple[str, object]] = (),
     ) -> Refund:
         """Store one refund; amounts in `specs` are positive (qty, net, tax)."""
         remaining = order.total - self.refunded_total(order)
         if amount <= 0 or amount > remaining:
             raise ValueError("Invalid refund amount.")
+        if self.ignores_refund_lines:
+            specs = []
         refund = Refund(
             id=self._post_id(),
             order_id=order.id,
@@ -433,6 +442,8 @@ class ShopState:
             lines=[],
             tax_line_id=0,
         )
+        if not self.drops_refund_meta:
+            refund.meta = [self._meta(key, value) for key, value in meta]
         for item, qty, total, tax in specs:
             refund.lines.append(
                 RefundLine(

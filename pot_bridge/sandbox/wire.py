@@ -288,7 +288,7 @@ def refund_json(refund: Refund, base: str, *, with_parent: bool) -> dict[str, An
             "reason": refund.reason,
             "refunded_by": refund.refunded_by,
             "refunded_payment": refund.refunded_payment,
-            "meta_data": [],
+            "meta_data": [{"id": m, "key": k, "value": v} for m, k, v in refund.meta],
             "line_items": lines,
             "shipping_lines": [],
             "tax_lines": tax_lines,
