@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import structlog
+from sqlalchemy.orm import Session
 
-from pot_bridge import outbox
+from pot_bridge import consolidate, correction, delivery, outbox, shop_refund
 from pot_bridge.close import Closed, close_round
 from pot_bridge.config import CoopConfig, Settings
 from pot_bridge.errors import PotBridgeError, SkipItemError
@@ -22,7 +24,7 @@ from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugi
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.shop.plugin import PluginClient
 from pot_bridge.store import make_engine, migrate, session_factory
-from pot_bridge.store.schema import SyncCursor
+from pot_bridge.store.schema import Round, SyncCursor
 from pot_bridge.sync import SyncResult, sync_coop
 
 log = structlog.get_logger(__name__)
@@ -37,6 +39,8 @@ class PollResult:
     coop: str
     synced: SyncResult | None = None
     closed: list[Closed] | None = None
+    corrected: correction.Corrected | None = None
+    refunds: shop_refund.Pushed | None = None
     error: str | None = None
 
 
@@ -142,6 +146,9 @@ class Bridge:
         try:
             result.synced = self.sync(slug)
             result.closed = self.close(slug)
+            result.corrected = self.correct(slug)
+            self.consolidate()
+            result.refunds = self.push_refunds(slug)
         except PotBridgeError as exc:
             result.error = str(exc)
             log.error("coop.poll_failed", error=str(exc), kind=type(exc).__name__)
@@ -151,6 +158,61 @@ class Bridge:
         finally:
             structlog.contextvars.unbind_contextvars("coop")
         return result
+
+    def correct(self, slug: str) -> correction.Corrected:
+        """Send corrections for closed rounds whose orders changed since."""
+        coop = self.settings.coop(slug)
+        with self.sessions.begin() as session:
+            return correction.correct(session, coop, self.clock())
+
+    def consolidate(self) -> int:
+        """Queue the consolidated mails of producers who supply several coops."""
+        with self.sessions.begin() as session:
+            return consolidate.consolidate(self.settings, session, self.clock())
+
+    def push_refunds(self, slug: str) -> shop_refund.Pushed:
+        """Create in the shop the refunds queued for what members did not get."""
+        coop = self.settings.coop(slug)
+        return shop_refund.push(self.sessions, self.client(coop), coop, self.clock())
+
+    def decide(self, slug: str, round_key: str, producer: str, decision: str) -> str:
+        """Release or cancel a group order held below the producer's minimum."""
+        coop = self.settings.coop(slug)
+        with self.sessions.begin() as session:
+            round_ = self._round(session, slug, round_key)
+            row = correction.decide_held(
+                session, coop, round_, producer, decision, self.clock()
+            )
+            status = row.status
+        self.consolidate()
+        return status
+
+    def resend_order(self, slug: str, round_key: str, producer: str) -> int:
+        coop = self.settings.coop(slug)
+        with self.sessions.begin() as session:
+            round_ = self._round(session, slug, round_key)
+            return correction.resend(session, coop, round_, producer, self.clock())
+
+    def enter_delivery(
+        self,
+        slug: str,
+        round_key: str,
+        producer: str,
+        delivered: dict[str, Decimal],
+    ) -> delivery.Entered:
+        coop = self.settings.coop(slug)
+        with self.sessions.begin() as session:
+            round_ = self._round(session, slug, round_key)
+            return delivery.enter(
+                session, coop, round_, producer, delivered, self.clock()
+            )
+
+    @staticmethod
+    def _round(session: Session, slug: str, round_key: str) -> Round:
+        round_ = find_round(session, slug, round_key)
+        if round_ is None:
+            raise SkipItemError(f"no round {round_key!r}", coop=slug)
+        return round_
 
     def drain(self) -> outbox.DrainResult:
         return outbox.drain(self.sessions, self.settings.smtp, now=self.clock)

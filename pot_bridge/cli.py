@@ -10,12 +10,12 @@ from pathlib import Path
 import structlog
 from sqlalchemy import func, select
 
+from pot_bridge import delivery, outbox, problems
 from pot_bridge import log as logging_setup
-from pot_bridge import outbox, problems
 from pot_bridge.bridge import Bridge
 from pot_bridge.config import Settings, load
 from pot_bridge.errors import ConfigError, PotBridgeError
-from pot_bridge.store.schema import Order, Round, SyncCursor
+from pot_bridge.store.schema import GroupOrder, Order, Round, ShopRefund, SyncCursor
 
 DEFAULT_CONFIG = Path("/etc/pot-bridge/config.toml")
 log = structlog.get_logger(__name__)
@@ -112,6 +112,10 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
     if args.command == "status":
         print(status_text(bridge))
         return 0
+    if args.command == "group-order":
+        return _group_order(args, bridge)
+    if args.command == "delivered":
+        return _delivered(args, bridge)
     if args.command in ("resend", "mark-sent"):
         with bridge.sessions.begin() as session:
             action = outbox.resend if args.command == "resend" else outbox.mark_sent
@@ -119,6 +123,40 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
         print(f"message {args.message}: {args.command} done")
         return 0
     raise AssertionError(args.command)
+
+
+def _group_order(args: argparse.Namespace, bridge: Bridge) -> int:
+    """An admin's hand on one producer's group order of a closed round."""
+    if args.action == "resend":
+        number = bridge.resend_order(args.coop, args.round, args.producer)
+        print(f"{args.producer}: group order queued again (resend {number})")
+    else:
+        status = bridge.decide(args.coop, args.round, args.producer, args.action)
+        print(f"{args.producer}: group order {status}")
+    if not args.no_send:
+        drained = bridge.drain()
+        print(f"outbox: {drained.sent} sent, {drained.failing} failing")
+    bridge.push_refunds(args.coop)
+    return 0
+
+
+def _delivered(args: argparse.Namespace, bridge: Bridge) -> int:
+    """What a producer really delivered, so members who get less are refunded."""
+    amounts = delivery.parse_pairs(args.quantities)
+    if args.csv:
+        amounts.update(delivery.read_csv(Path(args.csv)))
+    if not amounts:
+        print("pot-bridge: give SKU=QUANTITY pairs or --csv FILE", file=sys.stderr)
+        return 2
+    entered = bridge.enter_delivery(args.coop, args.round, args.producer, amounts)
+    pushed = bridge.push_refunds(args.coop)
+    print(
+        f"{args.producer}: {entered.products} product(s) entered, "
+        f"{entered.corrected.refunds_planned} refund(s) planned; "
+        f"shop: {pushed.created} created, {pushed.failed} failed, "
+        f"{pushed.pending} pending"
+    )
+    return 1 if pushed.failed else 0
 
 
 def status_text(bridge: Bridge) -> str:
@@ -156,6 +194,31 @@ def status_text(bridge: Bridge) -> str:
                 lines.append(
                     f"  round {round_.key} {round_.name!r}: {state}, "
                     f"deadline {closes:%Y-%m-%d %H:%M}"
+                )
+            for row, round_key in session.execute(
+                select(GroupOrder, Round.key)
+                .join(Round)
+                .where(Round.coop == coop.slug, GroupOrder.status == "held")
+            ):
+                lines.append(
+                    f"  held below minimum: {row.producer} in {round_key} "
+                    f"({row.total} CHF): `pot-bridge group-order release|cancel "
+                    f"{coop.slug} {round_key} '{row.producer}'`"
+                )
+            # a Result has .keys(), so dict() would take it for a mapping
+            refunds = dict(
+                list(
+                    session.execute(
+                        select(ShopRefund.status, func.count())
+                        .where(ShopRefund.coop == coop.slug)
+                        .group_by(ShopRefund.status)
+                    ).tuples()
+                )
+            )
+            if refunds:
+                lines.append(
+                    "  refunds for what members did not get: "
+                    + ", ".join(f"{n} {state}" for state, n in sorted(refunds.items()))
                 )
             for problem in problems.open_problems(session, coop.slug):
                 lines.append(f"  problem [{problem.kind}] {problem.message}")
@@ -219,6 +282,24 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("message", type=int, help="the outbox number (#N)")
+    group_order = commands.add_parser(
+        "group-order", help="release, cancel or resend a producer's group order"
+    )
+    group_order.add_argument("action", choices=["release", "cancel", "resend"])
+    group_order.add_argument("coop")
+    group_order.add_argument("round", help="a round key, e.g. plugin:130")
+    group_order.add_argument("producer", help="the producer's name (_lieferant)")
+    group_order.add_argument("--no-send", action="store_true")
+    delivered = commands.add_parser(
+        "delivered", help="enter what a producer really delivered (short delivery)"
+    )
+    delivered.add_argument("coop")
+    delivered.add_argument("round", help="a round key, e.g. plugin:130")
+    delivered.add_argument("producer", help="the producer's name (_lieferant)")
+    delivered.add_argument(
+        "quantities", nargs="*", help="SKU=QUANTITY (or POT ID / product id)"
+    )
+    delivered.add_argument("--csv", help="a CSV with columns sku and delivered")
     demo = commands.add_parser("demo", help="one run on the sandbox shop, mail to disk")
     demo.add_argument("--state-dir", default="var/demo")
     demo.add_argument("--keep-running", action="store_true")

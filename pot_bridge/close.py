@@ -17,9 +17,15 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session
 
-from pot_bridge import documents, outbox, problems
+from pot_bridge import problems, producer_mail, shortfall
 from pot_bridge.config import CoopConfig
-from pot_bridge.group_order import build, save
+from pot_bridge.group_order import (
+    GroupOrderView,
+    below_minimum,
+    build,
+    cancel,
+    save,
+)
 from pot_bridge.store.schema import Round
 
 log = structlog.get_logger(__name__)
@@ -75,40 +81,16 @@ def close_round(
             now=now,
         )
 
+    delivered = []
     for view in built.views:
-        save(session, round_, view, now)
+        outcome = place(session, coop, round_, view, now)
         closed.group_orders += 1
-        contact = coop.producer(view.producer)
-        if contact is None or not contact.email:
+        closed.mails_queued += outcome.mailed
+        if outcome.without_contact:
             closed.without_contact.append(view.producer)
-            problems.report(
-                session,
-                coop=coop.slug,
-                kind="producer.no_contact",
-                subject=view.producer,
-                message=f"producer {view.producer!r} has a group order in "
-                f"{round_.name} ({view.total} CHF) but no e-mail address in the "
-                "configuration; add a [[coop.producer]] entry",
-                now=now,
-            )
-            continue
-        subject, body = documents.producer_email(view, contact.language, zone=coop.zone)
-        outbox.enqueue(
-            session,
-            key=f"group-order:{coop.slug}:{round_.key}:{view.producer}",
-            coop=coop.slug,
-            recipient=contact.email,
-            subject=subject,
-            body=body,
-            attachments=[
-                outbox.Attachment(
-                    filename=documents.attachment_name(view),
-                    content_type="text/csv",
-                    content=documents.group_order_csv(view, contact.language),
-                )
-            ],
-            now=now,
-        )
+        if outcome.status != "cancelled":
+            delivered.append(outcome.view)
+    if producer_mail.queue_distribution(session, coop, round_.key, delivered, now):
         closed.mails_queued += 1
 
     round_.closed_at = now
@@ -123,3 +105,80 @@ def close_round(
         unknown_lines=closed.unknown_lines,
     )
     return closed
+
+
+@dataclass(frozen=True)
+class Placed:
+    view: GroupOrderView
+    status: str
+    mailed: int
+    without_contact: bool = False
+
+
+def place(
+    session: Session,
+    coop: CoopConfig,
+    round_: Round,
+    view: GroupOrderView,
+    now: datetime,
+) -> Placed:
+    """Decide what becomes of one producer's group order, and queue what it causes.
+
+    Below the producer's minimum it is held for the admin, or cancelled, by the
+    coop's `below_minimum`; a producer who takes one order for all coops gets
+    it pooled for the consolidated mail; else the producer's mail is queued.
+    Members who get less than they ordered are queued for a refund.
+    """
+    contact = coop.producer(view.producer)
+    minimum = below_minimum(view, contact)
+    mailed = 0
+    if minimum is not None:
+        status = "held" if coop.below_minimum == "hold" else "cancelled"
+        if status == "cancelled":
+            view = cancel(view)
+        mailed += producer_mail.queue_minimum_notice(session, coop, view, minimum, now)
+        problems.report(
+            session,
+            coop=coop.slug,
+            kind=f"group_order.below_minimum_{status}",
+            subject=f"{round_.key}:{view.producer}",
+            message=f"{view.producer} in {round_.name}: {view.total} CHF is below "
+            f"the minimum; the order is {status}",
+            now=now,
+        )
+    elif contact is not None and contact.consolidate and contact.identity:
+        status = "pooled"
+    else:
+        status = "sent"
+
+    save(session, round_, view, now, status=status)
+    log.info(
+        "group_order.placed",
+        coop=coop.slug,
+        round=round_.key,
+        producer=view.producer,
+        status=status,
+        total=str(view.total),
+    )
+    if status == "held":
+        return Placed(view, status, mailed)
+
+    shortfall.plan(session, coop, round_.key, view.shares, now)
+    if status != "sent":
+        return Placed(view, status, mailed)
+
+    if contact is None or not contact.email:
+        problems.report(
+            session,
+            coop=coop.slug,
+            kind="producer.no_contact",
+            subject=view.producer,
+            message=f"producer {view.producer!r} has a group order in "
+            f"{round_.name} ({view.total} CHF) but no e-mail address in the "
+            "configuration; add a [[coop.producer]] entry",
+            now=now,
+        )
+        return Placed(view, status, mailed, without_contact=True)
+
+    producer_mail.queue_order(session, coop, view, contact, now)
+    return Placed(view, status, mailed + 1)

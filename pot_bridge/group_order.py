@@ -3,38 +3,102 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from pot_bridge.config import CoopConfig
+from pot_bridge import allocation, pack
+from pot_bridge.config import CoopConfig, PackPolicy, ProducerConfig
 from pot_bridge.money import ZERO, round_chf
 from pot_bridge.producer import is_plugin_product
 from pot_bridge.store.schema import (
     GroupOrder,
     GroupOrderLine,
+    MemberShare,
     Order,
     OrderLine,
+    Product,
     Refund,
     RefundLine,
     Round,
+    ShopRefund,
 )
+
+# Refunds the bridge creates carry this in their reason, so that a refund the
+# shop made but the bridge never heard back about is still known as its own.
+BRIDGE_MARK = "[pot-bridge "
+WEIGHT_STEP = Decimal("0.001")
 
 
 @dataclass(frozen=True)
 class ProductTotal:
-    """One product of a group order, summed over the members' lines."""
+    """One product of a group order: what members ordered, what the producer gets.
+
+    `ordered` is the members' total (net of refunds); `quantity` is what is
+    ordered from the producer after the pack policy, `packs` whole packs of
+    `pack_size` (both None when the product has no packs or is sold by weight).
+    `amount` is the value of `quantity` at the members' price.
+    """
 
     product_id: int
     sku: str
+    pot_id: str
     name: str
     unit: str
+    pack_size: Decimal | None
+    packs: Decimal | None
+    ordered: Decimal
     quantity: Decimal
     unit_price: Decimal
     amount: Decimal
+    by_weight: bool = False
+
+    @property
+    def surplus(self) -> Decimal:
+        """Ordered from the producer beyond what members ordered: the coop's stock."""
+        return max(self.quantity - self.ordered, ZERO)
+
+    @property
+    def shortfall(self) -> Decimal:
+        """What members ordered but the producer is not asked for."""
+        return max(self.ordered - self.quantity, ZERO)
+
+
+# Why a member gets what they get (MemberShare.reason).
+FULL = "full"
+PACKS = "packs"
+SHORT_DELIVERY = "short-delivery"
+BELOW_MINIMUM = "below-minimum"
+
+
+@dataclass(frozen=True)
+class Share:
+    """One member's order line in a group order: ordered, allocated, and why."""
+
+    order_id: int
+    item_id: int
+    product_id: int
+    customer_id: int
+    member_name: str
+    email: str
+    pickup_place: str
+    name: str
+    sku: str
+    unit: str
+    ordered: Decimal
+    allocated: Decimal
+    reason: str
+    ordered_at: datetime | None = None
+    payment_method: str = ""
+
+    @property
+    def missing(self) -> Decimal:
+        return self.ordered - self.allocated
 
 
 @dataclass(frozen=True)
@@ -51,6 +115,11 @@ class GroupOrderView:
     distribution_day: date | None
     lines: tuple[ProductTotal, ...]
     total: Decimal
+    shares: tuple[Share, ...] = ()
+    coop_address: tuple[str, ...] = ()
+    pickup_place: str = ""
+    note: str = ""
+    per_member: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,16 +138,81 @@ class Built:
     unknown: tuple[UnknownLine, ...]
 
 
-def build(session: Session, coop: CoopConfig, round_: Round) -> Built:
+@dataclass
+class _Product:
+    """One product's member lines while a group order is being summed."""
+
+    first: OrderLine
+    shares: list[Share] = field(default_factory=list)
+    amount: Decimal = ZERO
+
+    @property
+    def ordered(self) -> Decimal:
+        return sum((s.ordered for s in self.shares), ZERO)
+
+
+Deliveries = Mapping[tuple[str, int], Decimal]
+
+
+def build(
+    session: Session,
+    coop: CoopConfig,
+    round_: Round,
+    *,
+    deliveries: Deliveries | None = None,
+    producer: str | None = None,
+) -> Built:
     """Sum a round's counted lines per producer and product, net of refunds.
 
-    Amounts are what the members paid (line total plus tax) less what refunds
-    gave back; they are exact sums of Rappen amounts, so a producer's total is
-    the sum of its member lines to the Rappen. Lines with nothing left after
-    refunds are left out. The unit price shown is the amount over the quantity,
-    rounded once for display.
+    Refunds a member or an admin made count; refunds the bridge made itself for
+    what members did not get do not, so the group order stays what the producer
+    was asked for. Each product is rounded to packs by the producer's policy;
+    when members get less than they ordered (fewer packs, or `deliveries` below
+    the quantity) the available units are shared by `allocation.share`. Amounts
+    are the members' paid amounts (line total plus tax), so a producer's total
+    is the exact sum of its lines; a rounded quantity is valued at the members'
+    price and rounded once.
     """
-    orders = list(
+    orders = _counted_orders(session, coop, round_)
+    refunded = _refunded_by_item(session, coop.slug, [o.order_id for o in orders])
+
+    products: dict[str, dict[tuple[int, int, str], _Product]] = {}
+    unknown: list[UnknownLine] = []
+    for order in orders:
+        for line in order.lines:
+            back_qty, back_amount = refunded.get(line.item_id, (ZERO, ZERO))
+            quantity = line.quantity + back_qty
+            amount = line.amount + back_amount
+            if (quantity == 0 and amount == 0) or is_plugin_product(line.sku):
+                continue
+            if line.producer is None:
+                unknown.append(
+                    UnknownLine(order.order_id, line.item_id, line.name, line.sku)
+                )
+                continue
+            if producer is not None and line.producer != producer:
+                continue
+            key = (
+                line.product_id,
+                line.variation_id,
+                line.name if line.product_id == 0 else "",
+            )
+            entry = products.setdefault(line.producer, {}).setdefault(
+                key, _Product(first=line)
+            )
+            entry.amount += amount
+            entry.shares.append(_share(coop, order, line, quantity))
+
+    catalog = _catalog(session, coop.slug, products)
+    views = [
+        _view(coop, round_, name, products[name], catalog, deliveries or {})
+        for name in sorted(products)
+    ]
+    return Built(views=tuple(views), unknown=tuple(unknown))
+
+
+def _counted_orders(session: Session, coop: CoopConfig, round_: Round) -> list[Order]:
+    return list(
         session.scalars(
             select(Order)
             .where(
@@ -90,130 +224,331 @@ def build(session: Session, coop: CoopConfig, round_: Round) -> Built:
             .order_by(Order.order_id)
         )
     )
-    refunded = _refunded_by_item(session, coop.slug, [o.order_id for o in orders])
 
-    totals: dict[str, dict[tuple[int, int, str], list[Decimal]]] = {}
-    meta: dict[tuple[int, int, str], OrderLine] = {}
-    unknown: list[UnknownLine] = []
-    for order in orders:
-        for line in order.lines:
-            back_qty, back_amount = refunded.get(line.item_id, (ZERO, ZERO))
-            quantity = line.quantity + back_qty
-            amount = line.amount + back_amount
-            if quantity == 0 and amount == 0:
-                continue
-            if is_plugin_product(line.sku):
-                continue
-            if line.producer is None:
-                unknown.append(
-                    UnknownLine(order.order_id, line.item_id, line.name, line.sku)
-                )
-                continue
-            key = (
-                line.product_id,
-                line.variation_id,
-                line.name if line.product_id == 0 else "",
-            )
-            sums = totals.setdefault(line.producer, {}).setdefault(key, [ZERO, ZERO])
-            sums[0] += quantity
-            sums[1] += amount
-            meta.setdefault(key, line)
 
-    views = []
-    for producer in sorted(totals):
-        lines = []
-        for key, (quantity, amount) in totals[producer].items():
-            first = meta[key]
-            unit_price = round_chf(amount / quantity) if quantity else ZERO
-            lines.append(
-                ProductTotal(
-                    product_id=first.variation_id or first.product_id,
-                    sku=first.sku,
-                    name=first.name,
-                    unit=first.unit,
-                    quantity=quantity,
-                    unit_price=unit_price,
-                    amount=amount,
-                )
-            )
-        lines.sort(key=lambda p: (p.name.casefold(), p.sku))
-        views.append(
-            GroupOrderView(
-                coop_slug=coop.slug,
-                coop_name=coop.name,
-                coop_email=coop.admin_email,
-                producer=producer,
-                round_key=round_.key,
-                round_name=round_.name,
-                closes_at=round_.closes_at,
-                distribution_day=round_.distribution_day,
-                lines=tuple(lines),
-                total=sum((p.amount for p in lines), ZERO),
+def _share(coop: CoopConfig, order: Order, line: OrderLine, quantity: Decimal) -> Share:
+    return Share(
+        order_id=order.order_id,
+        item_id=line.item_id,
+        product_id=line.variation_id or line.product_id,
+        customer_id=order.customer_id,
+        member_name=order.member_name or order.email or f"#{order.order_id}",
+        email=order.email,
+        pickup_place=order.pickup_place or coop.pickup_place,
+        name=line.name,
+        sku=line.sku,
+        unit=line.unit,
+        ordered=quantity,
+        allocated=quantity,
+        reason=FULL,
+        ordered_at=order.created_gmt,
+        payment_method=order.payment_method,
+    )
+
+
+def _catalog(
+    session: Session, coop: str, products: Mapping[str, Mapping[Any, _Product]]
+) -> dict[int, Product]:
+    ids = {
+        p.first.product_id for entries in products.values() for p in entries.values()
+    }
+    found: dict[int, Product] = {}
+    wanted = sorted(i for i in ids if i)
+    for start in range(0, len(wanted), 500):
+        rows = session.scalars(
+            select(Product).where(
+                Product.coop == coop,
+                Product.product_id.in_(wanted[start : start + 500]),
             )
         )
+        found.update((row.product_id, row) for row in rows)
+    return found
 
-    return Built(views=tuple(views), unknown=tuple(unknown))
+
+def _view(
+    coop: CoopConfig,
+    round_: Round,
+    producer: str,
+    entries: Mapping[Any, _Product],
+    catalog: Mapping[int, Product],
+    deliveries: Deliveries,
+) -> GroupOrderView:
+    contact = coop.producer(producer)
+    policy = coop.pack_policy_of(producer)
+    lines: list[ProductTotal] = []
+    shares: list[Share] = []
+    for entry in entries.values():
+        total, given = _product(entry, catalog, contact, policy, deliveries, producer)
+        lines.append(total)
+        shares.extend(given)
+
+    lines.sort(key=lambda p: (p.name.casefold(), p.sku))
+    shares.sort(key=lambda s: (s.pickup_place, s.member_name.casefold(), s.name))
+    return GroupOrderView(
+        coop_slug=coop.slug,
+        coop_name=coop.name,
+        coop_email=coop.admin_email,
+        producer=producer,
+        round_key=round_.key,
+        round_name=round_.name,
+        closes_at=round_.closes_at,
+        distribution_day=round_.distribution_day,
+        lines=tuple(lines),
+        total=sum((p.amount for p in lines), ZERO),
+        shares=tuple(shares),
+        coop_address=tuple(coop.address),
+        pickup_place=coop.pickup_place,
+        note=contact.note if contact else "",
+        per_member=bool(contact and contact.packs_per_member),
+    )
+
+
+def _product(
+    entry: _Product,
+    catalog: Mapping[int, Product],
+    contact: ProducerConfig | None,
+    policy: PackPolicy,
+    deliveries: Deliveries,
+    producer: str,
+) -> tuple[ProductTotal, list[Share]]:
+    """Round one product to packs and share what members get of it."""
+    first = entry.first
+    product = catalog.get(first.product_id)
+    ordered = entry.ordered
+    by_weight = pack.sold_by_weight(
+        first.unit, first.sku, [s.ordered for s in entry.shares], contact
+    )
+    size = pack.pack_size_of(product.pack_size if product else None, first.sku, contact)
+    packed = pack.apply_policy(ordered, size, policy, by_weight=by_weight)
+
+    amount = entry.amount
+    if packed.quantity != ordered:
+        amount = (
+            round_chf(entry.amount * packed.quantity / ordered) if ordered else ZERO
+        )
+    product_id = first.variation_id or first.product_id
+    total = ProductTotal(
+        product_id=product_id,
+        sku=first.sku,
+        pot_id=product.pot_id if product else "",
+        name=first.name,
+        unit=first.unit or (product.unit if product else ""),
+        pack_size=packed.pack_size,
+        packs=packed.packs,
+        ordered=ordered,
+        quantity=packed.quantity,
+        unit_price=round_chf(entry.amount / ordered) if ordered else ZERO,
+        amount=amount,
+        by_weight=packed.by_weight,
+    )
+
+    available, reason = packed.quantity, PACKS
+    delivered = deliveries.get((producer, product_id))
+    if delivered is not None and delivered < available:
+        available, reason = delivered, SHORT_DELIVERY
+    return total, allot(entry.shares, available, reason, by_weight=packed.by_weight)
+
+
+def allot(
+    shares: Sequence[Share], available: Decimal, reason: str, *, by_weight: bool
+) -> list[Share]:
+    """Give each member line its part of `available`, recording why it is less."""
+    ordered = sum((s.ordered for s in shares), ZERO)
+    if available >= ordered:
+        return [replace(s, allocated=s.ordered, reason=FULL) for s in shares]
+
+    claims = [
+        allocation.Claim(
+            key=(s.order_id, s.item_id), ordered=s.ordered, ordered_at=s.ordered_at
+        )
+        for s in shares
+    ]
+    step = WEIGHT_STEP if by_weight else Decimal(1)
+    given = allocation.share(max(available, ZERO), claims, step=step)
+    return [
+        replace(
+            s,
+            allocated=given[(s.order_id, s.item_id)],
+            reason=FULL if given[(s.order_id, s.item_id)] == s.ordered else reason,
+        )
+        for s in shares
+    ]
+
+
+def cancel(view: GroupOrderView) -> GroupOrderView:
+    """The same group order with nothing ordered: below the producer's minimum."""
+    return replace(
+        view,
+        shares=tuple(
+            replace(s, allocated=ZERO, reason=BELOW_MINIMUM) for s in view.shares
+        ),
+    )
+
+
+def below_minimum(
+    view: GroupOrderView, contact: ProducerConfig | None
+) -> tuple[Decimal | None, Decimal | None] | None:
+    """The minimum (value, quantity) this group order misses, or None when it is met."""
+    if contact is None:
+        return None
+    quantity = sum((p.quantity for p in view.lines), ZERO)
+    value_short = (
+        contact.minimum_value is not None and view.total < contact.minimum_value
+    )
+    quantity_short = (
+        contact.minimum_quantity is not None and quantity < contact.minimum_quantity
+    )
+    if not (value_short or quantity_short):
+        return None
+    return contact.minimum_value, contact.minimum_quantity
 
 
 def _refunded_by_item(
     session: Session, coop: str, order_ids: list[int]
 ) -> dict[int, tuple[Decimal, Decimal]]:
-    """Per order line, the quantity and amount refunds took back (negative)."""
+    """Per order line, what refunds took back (negative), but for the bridge's own."""
+    ours = set(
+        session.scalars(
+            select(ShopRefund.refund_id).where(
+                ShopRefund.coop == coop, ShopRefund.refund_id.is_not(None)
+            )
+        )
+    )
     result: dict[int, tuple[Decimal, Decimal]] = {}
     for chunk_start in range(0, len(order_ids), 500):
         chunk = order_ids[chunk_start : chunk_start + 500]
         rows = session.execute(
-            select(RefundLine.item_id, RefundLine.quantity, RefundLine.amount)
+            select(
+                Refund.refund_id,
+                Refund.reason,
+                RefundLine.item_id,
+                RefundLine.quantity,
+                RefundLine.amount,
+            )
             .join(Refund)
             .where(Refund.coop == coop, Refund.order_id.in_(chunk))
         )
-        for item_id, quantity, amount in rows:
-            if item_id is None:
+        for refund_id, reason, item_id, quantity, amount in rows:
+            if item_id is None or refund_id in ours or BRIDGE_MARK in (reason or ""):
                 continue
             qty, amt = result.get(item_id, (ZERO, ZERO))
             result[item_id] = (qty + quantity, amt + amount)
     return result
 
 
-def save(session: Session, round_: Round, view: GroupOrderView, now: datetime) -> bool:
-    """Keep the group order as built; False when this round has it already."""
-    exists = session.scalars(
-        select(GroupOrder).where(
-            GroupOrder.round_pk == round_.id, GroupOrder.producer == view.producer
-        )
-    ).one_or_none()
+def save(
+    session: Session,
+    round_: Round,
+    view: GroupOrderView,
+    now: datetime,
+    *,
+    status: str = "sent",
+) -> GroupOrder:
+    """Keep the group order as built, or return the one this round has already."""
+    exists = find(session, round_, view.producer)
     if exists is not None:
-        return False
+        return exists
 
     row = GroupOrder(
         round_pk=round_.id,
         producer=view.producer,
+        status=status,
+        version=1,
         total=view.total,
         content_hash=content_hash(view),
         built_at=now,
     )
+    _fill(row, view)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update(
+    row: GroupOrder, view: GroupOrderView, now: datetime, *, new_version: bool
+) -> None:
+    """Replace a group order's lines and shares with a newer build."""
+    row.lines.clear()
+    row.shares.clear()
+    _fill(row, view)
+    row.total = view.total
+    row.content_hash = content_hash(view)
+    row.built_at = now
+    if new_version:
+        row.version += 1
+
+
+def _fill(row: GroupOrder, view: GroupOrderView) -> None:
     for position, line in enumerate(view.lines):
         row.lines.append(
             GroupOrderLine(
                 position=position,
                 product_id=line.product_id,
                 sku=line.sku,
+                pot_id=line.pot_id,
                 name=line.name,
                 unit=line.unit,
+                pack_size=line.pack_size,
+                packs=line.packs,
+                ordered=line.ordered,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 amount=line.amount,
             )
         )
-    session.add(row)
-    session.flush()
-    return True
+    for share in view.shares:
+        row.shares.append(
+            MemberShare(
+                order_id=share.order_id,
+                item_id=share.item_id,
+                product_id=share.product_id,
+                customer_id=share.customer_id,
+                member_name=share.member_name,
+                pickup_place=share.pickup_place,
+                ordered=share.ordered,
+                allocated=share.allocated,
+                reason=share.reason,
+            )
+        )
+
+
+def find(session: Session, round_: Round, producer: str) -> GroupOrder | None:
+    return session.scalars(
+        select(GroupOrder).where(
+            GroupOrder.round_pk == round_.id, GroupOrder.producer == producer
+        )
+    ).one_or_none()
+
+
+def stored_lines(row: GroupOrder) -> tuple[ProductTotal, ...]:
+    """What the producer was last told, to show a correction's changes."""
+    return tuple(
+        ProductTotal(
+            product_id=line.product_id,
+            sku=line.sku,
+            pot_id=line.pot_id,
+            name=line.name,
+            unit=line.unit,
+            pack_size=line.pack_size,
+            packs=line.packs,
+            ordered=line.ordered,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        for line in row.lines
+    )
 
 
 def content_hash(view: GroupOrderView) -> str:
-    """A fingerprint of what the producer was told, to see later changes."""
+    """A fingerprint of what the producer was told, to see later changes.
+
+    Only the producer's side counts: who of the members gets what may change
+    (a short delivery) without the producer hearing of it again.
+    """
     text = "\n".join(
-        f"{p.product_id}|{p.sku}|{p.name}|{p.unit}|{p.quantity}|{p.amount}"
+        f"{p.product_id}|{p.sku}|{p.name}|{p.unit}|{p.pack_size}|{p.packs}|"
+        f"{p.quantity}|{p.amount}"
         for p in view.lines
     )
     return hashlib.sha256(text.encode()).hexdigest()

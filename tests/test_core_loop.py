@@ -77,9 +77,14 @@ def test_round_closes_with_exact_totals_and_one_mail_per_producer(
         built = {g.producer: g.total for g in session.scalars(select(GroupOrder))}
     assert expected_totals(shop, SEED["round_a"]) == built
     assert all(1 == count for count in mails_by_recipient(mail).values())
-    assert len(built) == len(mail.messages)
-    csv = next(mail.messages[0].iter_attachments()).get_content()
-    assert "Total" in (csv if isinstance(csv, str) else csv.decode("utf-8-sig"))
+    # one mail per producer, and the distribution list to the coop's admin
+    assert len(built) + 1 == len(mail.messages)
+    attachments = list(mail.messages[0].iter_attachments())
+    types = sorted(a.get_content_type() for a in attachments)
+    assert types == ["application/pdf", "text/csv"]
+    csv = next(a for a in attachments if a.get_content_type() == "text/csv")
+    text = csv.get_content()
+    assert "Total" in (text if isinstance(text, str) else text.decode("utf-8-sig"))
 
 
 def test_second_poll_and_restart_send_nothing_more(
@@ -138,7 +143,7 @@ def test_kill_while_closing_then_rerun_queues_each_mail_once(
     step: str,
 ) -> None:
     bridge.sync("sandbox")
-    real_enqueue = close_module.outbox.enqueue
+    real_enqueue = close_module.producer_mail.outbox.enqueue
     real_save = close_module.save
 
     def dying_save(*args: object, **kwargs: object) -> bool:
@@ -153,7 +158,7 @@ def test_kill_while_closing_then_rerun_queues_each_mail_once(
 
     monkeypatch.setattr(close_module, "save", dying_save)
     if step == "after_first_mail":
-        monkeypatch.setattr(close_module.outbox, "enqueue", dying_enqueue)
+        monkeypatch.setattr(close_module.producer_mail.outbox, "enqueue", dying_enqueue)
     with pytest.raises(Killed):
         bridge.close("sandbox")
     monkeypatch.undo()
@@ -165,8 +170,9 @@ def test_kill_while_closing_then_rerun_queues_each_mail_once(
         queued = session.scalar(select(func.count()).select_from(OutboxMessage))
         groups = session.scalar(select(func.count()).select_from(GroupOrder))
         closed = session.scalars(select(Round).where(Round.key == ROUND_A)).one()
-    assert groups == queued
-    assert groups == len(mail.messages)
+    # each producer's mail and the coop's distribution list, once
+    assert groups + 1 == queued
+    assert queued == len(mail.messages)
     assert closed.closed_at is not None
 
 

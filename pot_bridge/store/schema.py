@@ -301,6 +301,25 @@ class Delivery(Base):
     entered_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ConsolidatedOrder(Base):
+    """One producer's e-mail for several coops' group orders of one delivery day.
+
+    `lines` keeps what the producer was last told (per product, over all coops),
+    to show what a correction changes.
+    """
+
+    __tablename__ = "consolidated_order"
+    __table_args__ = (UniqueConstraint("identity", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class ShopRefund(Base):
     """A refund the bridge creates in the shop: written here first, then sent.
 

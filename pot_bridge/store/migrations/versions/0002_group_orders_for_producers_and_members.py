@@ -19,6 +19,20 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "consolidated_order",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("identity", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("sent_at", pot_bridge.store.types.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consolidated_order")),
+        sa.UniqueConstraint(
+            "identity", "day", name=op.f("uq_consolidated_order_identity")
+        ),
+    )
+    op.create_table(
         "shop_refund",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -138,6 +152,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("consolidated_order")
     with op.batch_alter_table("shop_order", schema=None) as batch_op:
         batch_op.drop_column("pickup_place")
 

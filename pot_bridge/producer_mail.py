@@ -1,0 +1,160 @@
+"""The e-mails a group order causes: to the producer, and to the coop's admin.
+
+Every mail is queued in the outbox under a key naming its cause, in the same
+transaction as the group order it tells of, so it goes out exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from pot_bridge import documents, outbox, pdf
+from pot_bridge.config import CoopConfig, ProducerConfig
+from pot_bridge.group_order import GroupOrderView, ProductTotal
+
+
+def order_key(view: GroupOrderView, version: int = 1) -> str:
+    key = f"group-order:{view.coop_slug}:{view.round_key}:{view.producer}"
+    return key if version == 1 else f"{key}:v{version}"
+
+
+def attachments(
+    view: GroupOrderView, contact: ProducerConfig, zone_coop: CoopConfig
+) -> list[outbox.Attachment]:
+    """The group order as PDF to read and CSV to import (and by member, if packed so)."""
+    lang = contact.language
+    files = [
+        outbox.Attachment(
+            filename=documents.attachment_name(view, "pdf"),
+            content_type="application/pdf",
+            content=pdf.group_order_pdf(view, lang, zone_coop.zone),
+        ),
+        outbox.Attachment(
+            filename=documents.attachment_name(view, "csv"),
+            content_type="text/csv; charset=utf-8",
+            content=documents.group_order_csv(view, lang),
+        ),
+    ]
+    if view.per_member:
+        files.append(
+            outbox.Attachment(
+                filename=documents.attachment_name(view, "csv", part="members"),
+                content_type="text/csv; charset=utf-8",
+                content=documents.member_csv(view, lang),
+            )
+        )
+    return files
+
+
+def queue_order(
+    session: Session,
+    coop: CoopConfig,
+    view: GroupOrderView,
+    contact: ProducerConfig,
+    now: datetime,
+) -> None:
+    """The producer's order for the round, the first mail of its group order."""
+    assert contact.email is not None
+    subject, body = documents.producer_email(view, contact.language, zone=coop.zone)
+    outbox.enqueue(
+        session,
+        key=order_key(view),
+        coop=coop.slug,
+        recipient=contact.email,
+        subject=subject,
+        body=body,
+        attachments=attachments(view, contact, coop),
+        now=now,
+    )
+
+
+def queue_correction(
+    session: Session,
+    coop: CoopConfig,
+    previous: Sequence[ProductTotal],
+    view: GroupOrderView,
+    version: int,
+    contact: ProducerConfig,
+    now: datetime,
+) -> None:
+    """What changed since the producer's last mail, with the new documents."""
+    assert contact.email is not None
+    subject, body = documents.correction_email(
+        previous, view, version, contact.language, coop.zone
+    )
+    outbox.enqueue(
+        session,
+        key=order_key(view, version),
+        coop=coop.slug,
+        recipient=contact.email,
+        subject=subject,
+        body=body,
+        attachments=attachments(view, contact, coop) if view.lines else [],
+        now=now,
+    )
+
+
+def queue_minimum_notice(
+    session: Session,
+    coop: CoopConfig,
+    view: GroupOrderView,
+    minimum: tuple[Decimal | None, Decimal | None],
+    now: datetime,
+) -> bool:
+    """Tell the admin at once that a producer's order is below its minimum."""
+    if not coop.admin_email:
+        return False
+    subject, body = documents.minimum_email(
+        view, minimum[0], minimum[1], coop.below_minimum, coop.language, coop.zone
+    )
+    outbox.enqueue(
+        session,
+        key=f"minimum:{coop.slug}:{view.round_key}:{view.producer}",
+        coop=coop.slug,
+        recipient=coop.admin_email,
+        subject=subject,
+        body=body,
+        attachments=[
+            outbox.Attachment(
+                filename=documents.attachment_name(view, "pdf"),
+                content_type="application/pdf",
+                content=pdf.group_order_pdf(view, coop.language, coop.zone),
+            )
+        ],
+        now=now,
+    )
+    return True
+
+
+def queue_distribution(
+    session: Session,
+    coop: CoopConfig,
+    round_key: str,
+    views: Sequence[GroupOrderView],
+    now: datetime,
+) -> bool:
+    """The list for the people who hand out the goods, to the coop's admin."""
+    if not coop.admin_email or not views:
+        return False
+    subject, body = documents.distribution_email(views, coop.language, coop.zone)
+    outbox.enqueue(
+        session,
+        key=f"distribution:{coop.slug}:{round_key}",
+        coop=coop.slug,
+        recipient=coop.admin_email,
+        subject=subject,
+        body=body,
+        attachments=[
+            outbox.Attachment(
+                filename=documents.distribution_name(views[0]),
+                content_type="application/pdf",
+                content=pdf.distribution_pdf(views, coop.language, coop.zone),
+            )
+        ],
+        now=now,
+    )
+    return True
