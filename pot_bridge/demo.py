@@ -37,6 +37,11 @@ PRODUCERS: tuple[tuple[str, Language], ...] = (
     ("Gemüsekooperative Lieferdienst", "de"),
 )
 
+NOTES = {
+    "Hof Sonnenberg": "Bitte in Harassen liefern, Rampe hinten.",
+    "Bäckerei Kornblume": "Livraison avant 10h, merci.",
+}
+
 
 def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Settings:
     """Settings for the sandbox coop, as a coop admin would write them."""
@@ -46,6 +51,8 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
         shop_url=shop.url,
         timezone="Europe/Zurich",
         admin_email="admin@foodcoop-sandbox.example.org",
+        address=["Foodcoop Sandbox", "Hohlstrasse 117", "8004 Zürich"],
+        pickup_place="Depot Hohlstrasse",
         rounds="plugin",
         wp_user=shop.app_user,
         history_since=datetime.now(UTC).date().replace(month=1, day=1),
@@ -56,6 +63,8 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
                 name=name,
                 email=_address(name),
                 language=language,
+                note=NOTES.get(name, ""),
+                packs_per_member=name == "Hof Sonnenberg",
             )
             for name, language in PRODUCERS
         ],
@@ -128,7 +137,10 @@ def run_demo(state_dir: Path, *, keep_running: bool = False) -> int:
     for message in catcher.messages:
         print(render(message))
     print(status)
-    print(f"\n{len(catcher.messages)} producer e-mails, also on disk in {mail_dir}/")
+    print(
+        f"\n{len(catcher.messages)} e-mails (to producers, and the distribution "
+        f"list to the coop), also on disk in {mail_dir}/"
+    )
     return 1 if result.error or not catcher.messages else 0
 
 
