@@ -13,7 +13,7 @@ import tomllib
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -106,6 +106,79 @@ class ProducerConfig(Strict):
         return value
 
 
+CatalogField = Literal[
+    "name",
+    "price",
+    "unit",
+    "pack_size",
+    "producer",
+    "origin",
+    "category",
+    "short_description",
+    "description",
+    "image",
+    "availability",
+    "tax_class",
+]
+ALL_CATALOG_FIELDS: list[CatalogField] = list(get_args(CatalogField))
+
+
+class CatalogSource(Strict):
+    """Where the central POT catalog comes from (one of the two)."""
+
+    # a JSON feed (https, or http on loopback); see README for its schema
+    feed_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # or the plugin's product sheet, XLSX or CSV
+    sheet: Path | None = None
+    poll_minutes: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # the product's page in the POT database, for QR codes
+    product_page: str = "https://db.pot.ch/?id={pot_id}"
+
+    @field_validator("feed_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        host = urlsplit(value).hostname or ""
+        if value.startswith("http://") and host not in LOOPBACK:
+            raise ValueError("must use https (http is for a feed on this machine only)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CatalogSource:
+        if (self.feed_url is None) == (self.sheet is None):
+            raise ValueError("give exactly one of feed_url and sheet")
+        return self
+
+
+class CoopCatalog(Strict):
+    """What one coop carries of the central catalog, and how."""
+
+    # POT producer ids (or names) whose products the coop carries
+    producers: list[str] = []
+    # single products by POT ID, besides the producers'
+    products: list[str] = []
+    # POT IDs never carried
+    exclude: list[str] = []
+    # added to the central price, then rounded to 0.05 CHF
+    margin_percent: Decimal = Field(default=Decimal(0), ge=-100, le=1000)
+    # central category name -> the shop's category name
+    category_map: dict[str, str] = {}
+    # fields the bridge writes; a coop's own edit in the shop takes a field over
+    fields: list[CatalogField] = ALL_CATALOG_FIELDS
+    # a price change of a product in an open round: "apply" now or "hold" until
+    # the round closes
+    open_round_prices: Literal["apply", "hold"] = "hold"
+    # WooCommerce tax classes for the central VAT classes
+    tax_classes: dict[str, str] = {
+        "standard": "",
+        "reduced": "reduced-rate",
+        "zero": "zero-rate",
+    }
+    batch_size: int = Field(default=50, ge=1, le=100)
+
+
 class CoopConfig(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
     name: str = Field(min_length=1)
@@ -133,6 +206,8 @@ class CoopConfig(Strict):
     # refunds for what members do not get: also ask the gateway to pay money
     # back for orders not paid from the POT wallet (wallet orders always are)
     gateway_refunds: bool = False
+    # what the coop carries of the central catalog (none: no catalog push)
+    catalog: CoopCatalog | None = None
     producers: list[ProducerConfig] = Field(default=[], alias="producer")
 
     consumer_key: SecretStr | None = Field(default=None, exclude=True)
@@ -205,6 +280,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     outbox_poll_seconds: float = Field(default=30.0, gt=0)
     smtp: SmtpConfig = SmtpConfig()
+    catalog: CatalogSource | None = None
     coops: list[CoopConfig] = Field(default=[], alias="coop")
 
     @classmethod

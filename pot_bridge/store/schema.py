@@ -354,6 +354,54 @@ class ShopRefund(Base):
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class CatalogSnapshot(Base):
+    """One import of the central catalog, kept as it was read.
+
+    `etag` and `last_modified` make the next fetch conditional; `problems` are
+    the rows that could not be read (line, column, message).
+    """
+
+    __tablename__ = "catalog_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    etag: Mapped[str] = mapped_column(String(200), default="")
+    last_modified: Mapped[str] = mapped_column(String(100), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    producers: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    products: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    problems: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+
+
+class CatalogItem(Base):
+    """A central product in one coop's shop, as the bridge last pushed it.
+
+    `pushed` holds the value of each field the bridge wrote; when the shop's
+    value differs from it later, the coop edited that field itself and it joins
+    `owned`, never to be overwritten. `held` is a price change waiting for an
+    open round to close.
+    """
+
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("coop", "pot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    pot_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[int | None] = mapped_column(BigInteger)
+    sku: Mapped[str] = mapped_column(String(100), default="")
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)
+    pushed: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    owned: Mapped[list[str]] = mapped_column(JSON, default=list)
+    image_src: Mapped[str] = mapped_column(String(1000), default="")
+    image_id: Mapped[int | None] = mapped_column(BigInteger)
+    held: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    snapshot_pk: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class OutboxMessage(Base):
     """An e-mail to send exactly once; `key` names its cause and makes it unique.
 
