@@ -129,8 +129,8 @@ def product_table(
         note = ""
         if line.quantity != line.ordered:
             note = w["ordered"].format(quantity=format_quantity(line.ordered))
-        row: list[Cell] = [text(line.sku), text(line.pot_id)]
-        row += [with_note(line.name, note), text(line.unit)]
+        row: list[Cell] = [line.sku, line.pot_id]
+        row += [with_note(line.name, note), line.unit]
         row += [_number(line.pack_size), _number(line.packs)]
         row += [format_quantity(line.quantity)]
         row += [format_chf(line.unit_price)] if prices else []
@@ -155,10 +155,10 @@ def _member_table(view: GroupOrderView, w: Mapping[str, str]) -> Flowable:
         new_member = new_place or share.member_name != last_member
         rows.append(
             [
-                text(place if new_place else ""),
-                text(share.member_name if new_member else ""),
-                text(share.name),
-                text(share.unit),
+                place if new_place else "",
+                share.member_name if new_member else "",
+                share.name,
+                share.unit,
                 format_quantity(share.allocated),
             ]
         )

@@ -133,9 +133,9 @@ def _handout_table(group: Sequence[Handout], lang: Language) -> Flowable:
                 [
                     text(handout.member, bold=True) if index == 0 else "",
                     with_note(share.name, producer),
-                    text(share.unit),
+                    share.unit,
                     format_quantity(share.allocated),
-                    text(note),
+                    note,
                     CheckBox(),
                 ]
             )
@@ -151,7 +151,7 @@ def _receiving_table(view: GroupOrderView, w: Mapping[str, str]) -> Flowable:
     rows: list[list[Cell]] = [
         [
             with_note(line.name, line.sku),
-            text(line.unit),
+            line.unit,
             format_quantity(line.quantity),
             packs_text(line),
             format_quantity(line.surplus) if line.surplus > 0 else "",

@@ -23,9 +23,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
+    LongTable,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -66,14 +68,12 @@ def render(
 ) -> bytes:
     """An A4 PDF whose pages say "2/3" at the foot.
 
-    The story is laid out twice: the first pass only counts the pages, which
-    the second prints. Footers sit outside the frame, so both passes agree.
+    The story is laid out once; each page's footer is drawn when the document
+    is saved, once the number of pages is known.
     """
     _register_fonts()
-    _, pages = _build(story_of(), title, author, footer, total=0)
-    data, _ = _build(story_of(), title, author, footer, total=pages)
 
-    return data
+    return _build(story_of(), title, author, footer)
 
 
 def text(
@@ -129,7 +129,11 @@ def grid(
     heads = [
         text(label, 7, bold=True, right=i in right) for i, label in enumerate(head)
     ]
-    body = [heads, *rows] + ([foot] if foot is not None else [])
+    scale = _FRAME_WIDTH / sum(widths)
+    columns = [w * scale for w in widths]
+    body: list[Sequence[Cell]] = [heads]
+    body += [_fitted(row, columns, right) for row in rows]
+    body += [foot] if foot is not None else []
     style = [
         *_PADDING,
         ("FONT", (0, 0), (-1, -1), FONT, 8),
@@ -143,11 +147,29 @@ def grid(
             ("FONT", (0, -1), (-1, -1), BOLD, 8),
             ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
         ]
-    scale = _FRAME_WIDTH / sum(widths)
-    table = Table(body, colWidths=[w * scale for w in widths], repeatRows=1)
+    # LongTable lays out thousands of rows (a big round's lists) in linear time
+    table = LongTable(body, colWidths=columns, repeatRows=1)
     table.setStyle(TableStyle([*style, *extra]))
 
     return table
+
+
+def _fitted(
+    row: Sequence[Cell], columns: Sequence[float], right: Sequence[int]
+) -> list[Cell]:
+    """Plain text where it fits its column, a wrapping paragraph where it does not.
+
+    A plain string costs the table almost nothing; a paragraph must be laid out,
+    which in a list of thousands of lines is most of the time spent.
+    """
+    cells: list[Cell] = []
+    for index, cell in enumerate(row):
+        if isinstance(cell, str) and (
+            "\n" in cell or pdfmetrics.stringWidth(cell, FONT, 8) > columns[index] - 6
+        ):
+            cell = text(cell, right=index in right)
+        cells.append(cell)
+    return cells
 
 
 _PADDING = [
@@ -180,9 +202,34 @@ def _style(size: float, bold: bool, grey: bool, right: bool) -> ParagraphStyle:
     )
 
 
-def _build(
-    story: Story, title: str, author: str, footer: str, total: int
-) -> tuple[bytes, int]:
+class _FootedCanvas(Canvas):
+    """A canvas that holds its pages back until it knows how many there are."""
+
+    footer = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, page in enumerate(self._pages, start=1):
+            self.__dict__.update(page)
+            self.saveState()
+            self.setFont(FONT, 7)
+            self.setFillColor(GREY)
+            self.drawString(MARGIN, 10 * mm, self.footer)
+            self.drawRightString(A4[0] - MARGIN, 10 * mm, f"{number}/{total}")
+            self.restoreState()
+            super().showPage()
+        super().save()
+
+
+def _build(story: Story, title: str, author: str, footer: str) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -196,15 +243,7 @@ def _build(
         creator="pot-bridge",
         invariant=1,
     )
+    canvas = type("Footed", (_FootedCanvas,), {"footer": footer})
+    doc.build(story, canvasmaker=canvas)
 
-    def foot(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7)
-        canvas.setFillColor(GREY)
-        canvas.drawString(MARGIN, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, f"{doc.page}/{total}")
-        canvas.restoreState()
-
-    doc.build(story, onFirstPage=foot, onLaterPages=foot)
-
-    return out.getvalue(), doc.page
+    return out.getvalue()

@@ -40,13 +40,12 @@ def plan(
     now: datetime,
 ) -> int:
     """Queue the refunds these shares call for; the count of new ones."""
+    short = [s for s in shares if s.ordered - s.allocated > 0]
+    already = _asked(session, coop.slug, {s.order_id for s in short})
     queued = 0
-    for share in shares:
+    for share in short:
         target = share.ordered - share.allocated
-        if target <= 0:
-            continue
-
-        asked = _asked(session, coop.slug, share.order_id, share.item_id)
+        asked = already.get((share.order_id, share.item_id), ZERO)
         if target == asked:
             continue
         if target < asked:
@@ -92,17 +91,24 @@ def plan(
     return queued
 
 
-def _asked(session: Session, coop: str, order_id: int, item_id: int) -> Decimal:
-    """What the bridge has asked to refund of one line so far.
+def _asked(
+    session: Session, coop: str, order_ids: set[int]
+) -> dict[tuple[int, int], Decimal]:
+    """Per order line, what the bridge has asked to refund of it so far.
 
     Failed refunds count too: the admin is told of them and decides, rather
     than the bridge asking the shop again at every poll.
     """
-    rows = session.scalars(
-        select(ShopRefund.quantity).where(
-            ShopRefund.coop == coop,
-            ShopRefund.order_id == order_id,
-            ShopRefund.item_id == item_id,
+    asked: dict[tuple[int, int], Decimal] = {}
+    ids = sorted(order_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(ShopRefund.order_id, ShopRefund.item_id, ShopRefund.quantity).where(
+                ShopRefund.coop == coop,
+                ShopRefund.order_id.in_(ids[start : start + 500]),
+            )
         )
-    )
-    return sum(rows, ZERO)
+        for order_id, item_id, quantity in rows:
+            key = (order_id, item_id)
+            asked[key] = asked.get(key, ZERO) + quantity
+    return asked

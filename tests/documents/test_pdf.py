@@ -211,7 +211,9 @@ class TestDistributionPdf:
 
         receiving = found[-1]
 
-        assert receiving.startswith("Distribution list · Foodcoop Nord")
+        assert receiving.endswith(
+            "Distribution list · Foodcoop Nord · Bestellrunde KW 50 4/4"
+        )
         assert "Receiving by producer Hof Sonnenberg" in receiving
         assert "Product Unit Quantity Packs Surplus (stock)" in receiving
         assert "Äpfel Gala APF-1 kg 12 2 × 6 2 " in receiving
