@@ -7,9 +7,9 @@ from it the way WooCommerce does (net rounded to the Rappen, tax = the rest).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
@@ -19,6 +19,24 @@ TAX_RATES: dict[str, tuple[int, Decimal, str, str]] = {
     "": (1, Decimal("8.1"), "CH-MWST-1", "MWST"),
     "reduced-rate": (2, Decimal("2.6"), "CH-MWST REDUZIERT-1", "MWST reduziert"),
 }
+
+# the recorded shop's tax classes; "zero-rate" has no rate (orders of such
+# products are not modelled: split_gross knows only the classes with a rate)
+TAX_CLASSES = ("", "reduced-rate", "zero-rate")
+# post statuses WordPress knows for a product; the REST schema's enum
+PRODUCT_STATUSES = (
+    "draft",
+    "pending",
+    "private",
+    "publish",
+    "future",
+    "auto-draft",
+    "trash",
+)
+CATALOG_VISIBILITIES = ("visible", "catalog", "search", "hidden")
+STOCK_STATUSES = ("instock", "outofstock", "onbackorder")
+BACKORDERS = ("no", "notify", "yes")
+DEFAULT_CATEGORY = 15  # "Uncategorized", WordPress's default_product_cat
 
 ORDER_STATUSES = (
     "pending",
@@ -43,6 +61,14 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def as_decimal(text: str) -> Decimal | None:
+    """A stored price as a number, or None when it is empty or not numeric."""
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
 def split_gross(gross: Decimal, tax_class: str) -> tuple[Decimal, Decimal, Decimal]:
     """Split a tax-inclusive line into (exact net, rounded net, rounded tax)."""
     rate = TAX_RATES[tax_class][1]
@@ -53,26 +79,104 @@ def split_gross(gross: Decimal, tax_class: str) -> tuple[Decimal, Decimal, Decim
 
 
 @dataclass
+class Category:
+    """A product category (a `product_cat` term); `name` is stored HTML-escaped."""
+
+    id: int
+    name: str
+    slug: str
+    parent: int = 0
+    description: str = ""
+    display: str = "default"
+    menu_order: int = 0
+
+    @property
+    def ref(self) -> tuple[int, str, str]:
+        return self.id, self.name, self.slug
+
+
+@dataclass
+class Media:
+    """An image attachment the shop stored after downloading a product's `src`."""
+
+    id: int
+    src: str  # where the shop serves its copy
+    source: str  # the URL it was downloaded from
+    name: str
+    created: datetime
+    parent_id: int  # the product being saved when it was uploaded (0 on create)
+    alt: str = ""
+
+
+@dataclass
 class Product:
+    """A simple product as WooCommerce stores it: prices are the strings
+    `wc_format_decimal` left, descriptions are raw (rendered on read)."""
+
     id: int
     name: str
     sku: str
-    price: Decimal  # gross, as entered
+    regular_price: str
     tax_class: str
-    category: tuple[int, str, str]  # id, name (HTML-escaped), slug
+    categories: list[Category]
     meta: Meta
     created: datetime
     modified: datetime
     status: str = "publish"
-    stock: int | None = None
+    slug: str = ""
+    sale_price: str = ""
+    catalog_visibility: str = "visible"
+    description: str = ""
+    short_description: str = ""
+    manage_stock: bool = False
+    stock_quantity: int | None = None
+    stock_status: str = "instock"
+    backorders: str = "no"
+    low_stock_amount: int | None = None
+    weight: str = ""
+    images: list[Media] = field(default_factory=list)
     total_sales: int = 0
     virtual: bool = False
+
+    @property
+    def on_sale(self) -> bool:
+        """A sale price counts only when it is set and below the regular price."""
+        regular, sale = as_decimal(self.regular_price), as_decimal(self.sale_price)
+        return regular is not None and sale is not None and sale < regular
+
+    @property
+    def price_text(self) -> str:
+        """The active price as WooCommerce stores it in `_price`."""
+        return self.sale_price if self.on_sale else self.regular_price
+
+    @property
+    def price(self) -> Decimal:
+        """The active gross price; a product without a price sells for 0."""
+        return as_decimal(self.price_text) or Decimal(0)
+
+    @property
+    def stock(self) -> int | None:
+        return self.stock_quantity if self.manage_stock else None
+
+    @property
+    def category(self) -> tuple[int, str, str]:
+        """The first category, which POT copies into order line meta."""
+        return self.categories[0].ref if self.categories else (0, "", "")
 
     def meta_value(self, key: str) -> str:
         for _mid, mkey, value in self.meta:
             if mkey == key:
                 return str(value)
         return ""
+
+    def clone(self) -> Product:
+        """A copy to change freely: a failed save must leave the original as it was."""
+        return replace(
+            self,
+            categories=list(self.categories),
+            meta=[list(row) for row in self.meta],
+            images=list(self.images),
+        )
 
 
 @dataclass

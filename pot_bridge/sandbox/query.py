@@ -101,7 +101,7 @@ class InvalidParams(Exception):
         )
 
 
-def _enum_text(values: tuple[str, ...]) -> str:
+def enum_text(values: tuple[str, ...]) -> str:
     return ", ".join(values[:-1]) + f", and {values[-1]}"
 
 
@@ -182,7 +182,7 @@ def parse_list(
             continue
         if value not in enum:
             bad.add(
-                name, "rest_not_in_enum", f"{name} is not one of {_enum_text(enum)}."
+                name, "rest_not_in_enum", f"{name} is not one of {enum_text(enum)}."
             )
         setattr(query, name, value)
 
@@ -192,7 +192,7 @@ def parse_list(
                 bad.add(
                     "status",
                     "rest_not_in_enum",
-                    f"status[{index}] is not one of {_enum_text(status_enum)}.",
+                    f"status[{index}] is not one of {enum_text(status_enum)}.",
                 )
             query.statuses.append(status)
 

@@ -26,7 +26,18 @@ ANON = {
         "woocommerce_rest_cannot_edit",
         "Sorry, you are not allowed to edit this resource.",
     ),
+    ("item", "DELETE"): (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
 }
+for _method in ("POST", "PATCH"):
+    ANON[("item", _method)] = ANON[("item", "PUT")]
+for _method in ("POST", "PUT", "PATCH"):
+    ANON[("batch", _method)] = (
+        "woocommerce_rest_cannot_batch",
+        "Sorry, you are not allowed to batch manipulate this resource.",
+    )
 Handler = Callable[..., Reply]
 _ROUTE_TABLE: list[tuple[str, str, dict[str, Handler], str]] = [
     (
@@ -56,8 +67,34 @@ _ROUTE_TABLE: list[tuple[str, str, dict[str, Handler], str]] = [
         "GET, POST",
     ),
     (r"/wc/v3/refunds", "list", {"GET": orders_api.list_refunds}, "GET"),
-    (r"/wc/v3/products", "list", {"GET": catalog_api.list_products}, "GET, POST"),
-    (r"/wc/v3/products/(\d+)", "item", {"GET": catalog_api.get_product}, ITEM_ALLOW),
+    (
+        r"/wc/v3/products",
+        "list",
+        {"GET": catalog_api.list_products, "POST": catalog_api.create_product},
+        "GET, POST",
+    ),
+    (
+        r"/wc/v3/products/batch",
+        "batch",
+        dict.fromkeys(("POST", "PUT", "PATCH"), catalog_api.batch_products),
+        "POST, PUT, PATCH",
+    ),
+    (
+        r"/wc/v3/products/categories",
+        "list",
+        {"GET": catalog_api.list_categories, "POST": catalog_api.create_category},
+        "GET, POST",
+    ),
+    (
+        r"/wc/v3/products/(\d+)",
+        "item",
+        {
+            "GET": catalog_api.get_product,
+            **dict.fromkeys(("POST", "PUT", "PATCH"), catalog_api.update_product),
+            "DELETE": catalog_api.delete_product,
+        },
+        ITEM_ALLOW,
+    ),
     (r"/wc/v3/customers", "list", {"GET": catalog_api.list_customers}, "GET, POST"),
     (r"/wc/v3/customers/(\d+)", "item", {"GET": catalog_api.get_customer}, ITEM_ALLOW),
     (

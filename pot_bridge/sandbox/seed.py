@@ -414,6 +414,8 @@ def _clock(state: ShopState, moment: datetime) -> Iterator[None]:
 
 
 def _catalog(state: ShopState, since: datetime) -> None:
+    for term in sorted(CATEGORIES.values()):
+        state.add_category(*term)
     for index, row in enumerate(PRODUCTS):
         (name, sku, price, unit, lot, supplier, producer, origin, cat, tax, stock) = row
         meta = {"_einheit": unit, "_gebinde": lot}

@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,6 +90,10 @@ class SandboxShop:
         self.supports_modified_after = supports_modified_after
         self.faults = FaultBook()
         self.requests: list[RequestRecord] = []
+        # Writes the shop handled, by "METHOD route" ("POST /wc/v3/products/batch",
+        # "PUT /wc/v3/products/<id>"). Requests a fault answered before the shop
+        # saw them are not counted; `requests` has every request on the wire.
+        self.writes: Counter[str] = Counter()
         self.oauth = OAuthVerifier(consumer_key, consumer_secret)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -241,7 +246,7 @@ class SandboxShop:
         )
         if found is None:
             return no_route, user is not None, None
-        (_pattern, kind, handlers, allow), match = found
+        (pattern, kind, handlers, allow), match = found
         handler = handlers.get(method)
         if handler is None and method != "OPTIONS":
             return no_route, user is not None, None
@@ -276,9 +281,12 @@ class SandboxShop:
                     False,
                     None,
                 )
-            code, message = ANON.get((kind, method), ANON[(kind, "GET")])
+            code, message = ANON.get((kind, method)) or ANON[(kind, "GET")]
             return Reply(401, wire.error(code, message, 401)), False, None
 
+        if method in WRITES:
+            with self._log_lock:
+                self.writes[f"{method} {_route_name(pattern)}"] += 1
         if raw_body:
             try:
                 req.body = json.loads(raw_body.decode("utf-8"), parse_float=Decimal)
@@ -356,6 +364,10 @@ class SandboxShop:
         if pages > page:
             links.append(link(page + 1, "next"))
         return ", ".join(links)
+
+
+def _route_name(pattern: re.Pattern[str]) -> str:
+    return pattern.pattern.replace(r"(\d+)", "<id>")
 
 
 def encode(reply: Reply) -> bytes:

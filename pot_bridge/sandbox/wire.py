@@ -12,20 +12,25 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pot_bridge.sandbox.formatting import sanitize_title, wpautop
 from pot_bridge.sandbox.model import (
     MICRO,
     TAX_RATES,
+    Category,
     Customer,
     LineItem,
+    Media,
     Order,
     Product,
     Refund,
     Round,
+    as_decimal,
 )
 
 SITE_TZ = ZoneInfo("Europe/Zurich")
 UTC = ZoneInfo("UTC")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+UNPUBLISHED = frozenset({"draft", "pending", "auto-draft"})
 
 
 def dumps(obj: object) -> str:
@@ -299,23 +304,67 @@ def refund_json(refund: Refund, base: str, *, with_parent: bool) -> dict[str, An
     return body
 
 
-def product_json(product: Product, base: str) -> dict[str, Any]:
-    price = money(product.price)
-    cat_id, cat_name, cat_slug = product.category
-    slug = (
-        product.sku.lower()
-        if product.sku.startswith("fcplugin")
-        else (product.name.lower().replace(" ", "-"))
+def _amount_html(text: str) -> str:
+    amount = Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    shown = f"{amount:,.2f}".replace(",", "'")  # the shop's thousand separator
+    return (
+        '<span class="woocommerce-Price-amount amount"><bdi>'
+        '<span class="woocommerce-Price-currencySymbol">&#67;&#72;&#70;</span>'
+        f"&nbsp;{shown}</bdi></span>"
     )
-    href = f"{base}/wp-json/wc/v3/products/{product.id}"
-    managed = product.stock is not None
-    in_stock = not managed or (product.stock or 0) > 0
 
+
+def price_html(product: Product) -> str:
+    if as_decimal(product.price_text) is None:
+        return ""
+    if not product.on_sale:
+        return _amount_html(product.price_text)
+    regular, sale = product.regular_price, product.sale_price
+    chf = "&#067;&#072;&#070;&nbsp;"
+
+    return (
+        f'<del aria-hidden="true">{_amount_html(regular)}</del> '
+        f'<span class="screen-reader-text">Original price was: {chf}{regular}.</span>'
+        f'<ins aria-hidden="true">{_amount_html(sale)}</ins>'
+        f'<span class="screen-reader-text">Current price is: {chf}{sale}.</span>'
+    )
+
+
+def image_json(media: Media) -> dict[str, Any]:
     return {
+        "id": media.id,
+        "date_created": local(media.created),
+        "date_created_gmt": gmt(media.created),
+        "date_modified": local(media.created),
+        "date_modified_gmt": gmt(media.created),
+        "src": media.src,
+        "name": media.name,
+        "alt": media.alt,
+    }
+
+
+def product_permalink(product: Product, base: str) -> str:
+    """Drafts have no slug yet, so WordPress links them by id."""
+    if product.slug and product.status not in UNPUBLISHED:
+        return f"{base}/product/{product.slug}/"
+    return f"{base}/?post_type=product&p={product.id}"
+
+
+def product_json(product: Product, base: str, *, edit: bool = False) -> dict[str, Any]:
+    """A product as GET shows it, or with `edit` as a write answers (raw texts)."""
+    href = f"{base}/wp-json/wc/v3/products/{product.id}"
+    managed = product.manage_stock
+    allowed = managed and product.backorders != "no"
+    quantity = product.stock_quantity if managed else None
+
+    def text(raw: str) -> str:  # `view` renders, `edit` shows what is stored
+        return raw if edit else wpautop(raw)
+
+    body: dict[str, Any] = {
         "id": product.id,
         "name": product.name,
-        "slug": slug,
-        "permalink": f"{base}/product/{slug}/",
+        "slug": product.slug,
+        "permalink": product_permalink(product, base),
         "date_created": local(product.created),
         "date_created_gmt": gmt(product.created),
         "date_modified": local(product.modified),
@@ -323,19 +372,20 @@ def product_json(product: Product, base: str) -> dict[str, Any]:
         "type": "simple",
         "status": product.status,
         "featured": False,
-        "catalog_visibility": "visible",
-        "description": "",
-        "short_description": f"<p>{product.name}</p>\n",
+        "catalog_visibility": product.catalog_visibility,
+        "description": text(product.description),
+        "short_description": text(product.short_description),
         "sku": product.sku,
-        "price": price,
-        "regular_price": price,
-        "sale_price": "",
+        "price": product.price_text,
+        "regular_price": product.regular_price,
+        "sale_price": product.sale_price,
         "date_on_sale_from": None,
         "date_on_sale_from_gmt": None,
         "date_on_sale_to": None,
         "date_on_sale_to_gmt": None,
-        "on_sale": False,
-        "purchasable": product.status == "publish",
+        "on_sale": product.on_sale,
+        # the API user may edit every post, so drafts are purchasable too
+        "purchasable": product.price_text != "",
         "total_sales": product.total_sales,
         "virtual": product.virtual,
         "downloadable": False,
@@ -347,44 +397,70 @@ def product_json(product: Product, base: str) -> dict[str, Any]:
         "tax_status": "taxable",
         "tax_class": product.tax_class,
         "manage_stock": managed,
-        "stock_quantity": product.stock,
-        "backorders": "no",
-        "backorders_allowed": False,
-        "backordered": False,
-        "low_stock_amount": None,
+        "stock_quantity": quantity,
+        "backorders": product.backorders,
+        "backorders_allowed": allowed,
+        "backordered": product.stock_status == "onbackorder"
+        or (allowed and (quantity or 0) < 0),
+        "low_stock_amount": product.low_stock_amount if managed else None,
         "sold_individually": False,
-        "weight": "",
+        "weight": product.weight,
         "dimensions": {"length": "", "width": "", "height": ""},
         "shipping_required": not product.virtual,
         "shipping_taxable": not product.virtual,
         "shipping_class": "",
         "shipping_class_id": 0,
         "reviews_allowed": True,
-        "average_rating": "0.00",
+        "average_rating": "0" if edit else "0.00",  # `view` formats 2 places
         "rating_count": 0,
         "upsell_ids": [],
         "cross_sell_ids": [],
         "parent_id": 0,
         "purchase_note": "",
-        "categories": [{"id": cat_id, "name": cat_name, "slug": cat_slug}],
+        "categories": [
+            {"id": c.id, "name": c.name, "slug": c.slug} for c in product.categories
+        ],
         "brands": [],
         "tags": [],
-        "images": [],
+        "images": [image_json(m) for m in product.images],
         "attributes": [],
         "default_attributes": [],
         "variations": [],
         "grouped_products": [],
         "menu_order": 0,
-        "price_html": '<span class="woocommerce-Price-amount amount"><bdi>'
-        '<span class="woocommerce-Price-currencySymbol">&#67;&#72;&#70;</span>'
-        f"&nbsp;{price}</bdi></span>",
+        "price_html": price_html(product),
         "related_ids": [],
         "meta_data": [{"id": m, "key": k, "value": v} for m, k, v in product.meta],
-        "stock_status": "instock" if in_stock else "outofstock",
+        "stock_status": product.stock_status,
         "has_options": False,
         "post_password": "",
         "global_unique_id": "",
-        "_links": _self_links(href, f"{base}/wp-json/wc/v3/products", ALL_METHODS),
+    }
+    if edit:
+        body["permalink_template"] = f"{base}/product/%pagename%/"
+        body["generated_slug"] = product.slug or sanitize_title(product.name)
+    body["_links"] = _self_links(href, f"{base}/wp-json/wc/v3/products", ALL_METHODS)
+
+    return body
+
+
+def category_json(category: Category, base: str, count: int) -> dict[str, Any]:
+    collection = f"{base}/wp-json/wc/v3/products/categories"
+    links = _self_links(f"{collection}/{category.id}", collection, ALL_METHODS)
+    if category.parent:
+        links["up"] = [{"href": f"{collection}/{category.parent}"}]
+
+    return {
+        "id": category.id,
+        "name": category.name,
+        "slug": category.slug,
+        "parent": category.parent,
+        "description": category.description,
+        "display": category.display,
+        "image": None,
+        "menu_order": category.menu_order,
+        "count": count,
+        "_links": links,
     }
 
 
