@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+FIVE_RAPPEN = Decimal("0.05")
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 
@@ -36,6 +37,12 @@ def parse_decimal(value: object) -> Decimal:
 def round_chf(amount: Decimal) -> Decimal:
     """Round to the Rappen, half up: the one place money is rounded."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_five_rappen(amount: Decimal) -> Decimal:
+    """Round to 0.05 CHF, half up: shelf prices, as Swiss cash is counted."""
+    steps = (amount / FIVE_RAPPEN).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return (steps * FIVE_RAPPEN).quantize(CENT)
 
 
 def to_rappen(amount: Decimal) -> int:
