@@ -43,6 +43,18 @@ Weekday = Literal[
 ]
 
 
+def plausible_email(value: str | None) -> str | None:
+    """Refuse what cannot be an address, and anything that could add a header."""
+    if value is None:
+        return value
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain or domain.endswith("."):
+        raise ValueError("is not an e-mail address")
+    if any(c.isspace() or ord(c) < 32 for c in value) or "," in value:
+        raise ValueError("is not one e-mail address (no spaces, commas or breaks)")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -79,8 +91,8 @@ class ProducerConfig(Strict):
     pack_sizes: dict[str, Decimal] = {}
     # SKUs sold by weight (never rounded to packs), besides units like "kg"
     sold_by_weight: list[str] = []
-    minimum_value: Decimal | None = Field(default=None, ge=0)
-    minimum_quantity: Decimal | None = Field(default=None, ge=0)
+    minimum_value: Decimal | None = Field(default=None, ge=0, le=1_000_000)
+    minimum_quantity: Decimal | None = Field(default=None, ge=0, le=1_000_000)
     # printed on the producer's documents
     note: str = ""
     # the producer packs per member: documents list every member's share
@@ -94,16 +106,26 @@ class ProducerConfig(Strict):
     @classmethod
     def _positive_packs(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         for sku, size in value.items():
-            if size <= 0:
-                raise ValueError(f"pack size of {sku!r} must be above 0")
+            if not 0 < size <= 10_000 or size != size.quantize(Decimal("0.001")):
+                raise ValueError(
+                    f"pack size of {sku!r} must be above 0 and at most 10000, "
+                    "with at most three decimals"
+                )
         return value
+
+    @model_validator(mode="after")
+    def _identity_to_consolidate(self) -> ProducerConfig:
+        if self.consolidate and not self.identity:
+            raise ValueError(
+                "consolidate = true needs an identity, the same in every coop "
+                "this producer supplies"
+            )
+        return self
 
     @field_validator("email")
     @classmethod
     def _plausible_email(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or value.startswith("@")):
-            raise ValueError("is not an e-mail address")
-        return value
+        return plausible_email(value)
 
 
 CatalogField = Literal[
@@ -215,6 +237,11 @@ class CoopConfig(Strict):
     wp_app_password: SecretStr | None = Field(default=None, exclude=True)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, value: str | None) -> str | None:
+        return plausible_email(value)
 
     @field_validator("timezone")
     @classmethod
@@ -456,6 +483,12 @@ def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
             slug = coop.get("slug", f"#{loc[1] + 1}") if isinstance(coop, dict) else "?"
             where = f"coop {slug!r}"
             loc = loc[2:]
+            producers = coop.get("producer") if isinstance(coop, dict) else None
+            if loc[:1] == ["producer"] and len(loc) > 1 and isinstance(loc[1], int):
+                entry = (producers or [{}])[loc[1]] if producers else {}
+                name = entry.get("name") if isinstance(entry, dict) else None
+                where += f", producer {name or '#' + str(loc[1] + 1)!r}"
+                loc = loc[2:]
         elif loc[:1] == ["smtp"]:
             where, loc = "[smtp]", loc[1:]
         field = ".".join(str(part) for part in loc) or "(table)"

@@ -18,7 +18,9 @@ from fractions import Fraction
 from pot_bridge.config import PackPolicy, ProducerConfig
 from pot_bridge.money import ZERO
 
-_LEADING_NUMBER = re.compile(r"\s*(\d+(?:[.,]\d+)?)")
+_LEADING_NUMBER = re.compile(r"\s*([0-9]+(?:[.,][0-9]+)?)(?![0-9.,'])", re.ASCII)
+# a pack beyond this, or with more than three decimals, is a typing error
+MAX_PACK = Decimal(10_000)
 # after lower-casing and removing all whitespace: "pro kg", "/kg", "100 g", "je kg"
 _WEIGHT_UNIT = re.compile(r"(?:pro|per|je|/)?(?:kg|kilo|(?:100)?(?:g|gr))")
 
@@ -42,7 +44,9 @@ def parse_pack_size(text: str | None) -> Decimal | None:
     """The leading positive number of the plugin's free-text `_gebinde`, or None.
 
     "6 Stk" is 6, "6,0" is 6 (decimal comma). Missing, unreadable, zero,
-    negative and 1 give None: a pack of one is no pack.
+    negative and 1 give None: a pack of one is no pack. So do sizes above
+    10,000, with more than three decimals, or written with thousands marks
+    ("10'000", "1.000,5"): a typing error must not order a lorry-load.
     """
     if text is None:
         return None
@@ -128,7 +132,10 @@ def apply_policy(
 
 
 def _as_pack_size(size: Decimal) -> Decimal | None:
-    if size <= 0 or size == 1:
+    """A usable pack size, or None: no pack, or one no producer would mean."""
+    if size <= 0 or size == 1 or size > MAX_PACK:
+        return None
+    if size != size.quantize(Decimal("0.001")):
         return None
 
     if size == size.to_integral_value():
