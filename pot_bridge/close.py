@@ -19,13 +19,9 @@ from sqlalchemy.orm import Session
 
 from pot_bridge import problems, producer_mail, shortfall
 from pot_bridge.config import CoopConfig
-from pot_bridge.group_order import (
-    GroupOrderView,
-    below_minimum,
-    build,
-    cancel,
-    save,
-)
+from pot_bridge.group_order import GroupOrderView, build
+from pot_bridge.group_order_store import save
+from pot_bridge.minimum import below_minimum, cancel
 from pot_bridge.store.schema import Round
 
 log = structlog.get_logger(__name__)
@@ -41,6 +37,7 @@ class Closed:
     historic: bool = False
     without_contact: list[str] = field(default_factory=list)
     unknown_lines: int = 0
+    already: bool = False
 
 
 def close_round(
@@ -54,6 +51,7 @@ def close_round(
     """Close one round (the caller commits); idempotent."""
     closed = Closed(round_key=round_.key)
     if round_.closed_at is not None:
+        closed.already = True
         return closed
 
     if round_.closes_at < now - catch_up:
@@ -179,6 +177,17 @@ def place(
             now=now,
         )
         return Placed(view, status, mailed, without_contact=True)
+
+    if not any(line.quantity for line in view.lines):
+        # packs rounded every product down to nothing: members are refunded,
+        # and the producer is not asked for an order of zeros
+        log.info(
+            "group_order.nothing_to_order",
+            coop=coop.slug,
+            round=round_.key,
+            producer=view.producer,
+        )
+        return Placed(view, status, mailed)
 
     producer_mail.queue_order(session, coop, view, contact, now)
     return Placed(view, status, mailed + 1)

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from pot_bridge import documents, outbox, pdf
 from pot_bridge.config import CoopConfig, ProducerConfig, Settings
-from pot_bridge.group_order import GroupOrderView, ProductTotal, stored_lines
+from pot_bridge.group_order import GroupOrderView, ProductTotal
+from pot_bridge.group_order_store import stored_lines
 from pot_bridge.money import ZERO
 from pot_bridge.store.schema import ConsolidatedOrder, GroupOrder, Round
 
@@ -132,7 +133,7 @@ def _one_day(
         previous = [_from_json(line) for line in sent.lines]
         sent.version += 1
         subject, body = documents.correction_email(
-            previous, totals, sent.version, lang, zone
+            previous, totals, sent.version - 1, lang, zone
         )
         key = f"consolidated:{identity}:{day.isoformat()}:v{sent.version}"
     sent.content_hash = digest

@@ -20,15 +20,9 @@ from sqlalchemy.orm import Session
 from pot_bridge import producer_mail, shortfall
 from pot_bridge.close import place
 from pot_bridge.config import CoopConfig
-from pot_bridge.group_order import (
-    Deliveries,
-    GroupOrderView,
-    build,
-    cancel,
-    content_hash,
-    stored_lines,
-    update,
-)
+from pot_bridge.group_order import Deliveries, GroupOrderView, build
+from pot_bridge.group_order_store import content_hash, stored_lines, update
+from pot_bridge.minimum import cancel
 from pot_bridge.money import ZERO
 from pot_bridge.store.schema import Delivery, GroupOrder, Order, Refund, Round
 

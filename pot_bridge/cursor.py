@@ -3,21 +3,27 @@
 A cursor holds the end of the last window pulled completely; the next window
 starts a little before it (the overlap), so an item saved in the same second
 as the window's end, or committed late, is read again rather than lost.
+The helpers below serve every stream alike: read each object of a pass once,
+skip an unreadable one, merge child rows, fit shop text to its column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
-from pot_bridge.store.schema import OrderLine, RefundLine, SyncCursor
+from pot_bridge.store.schema import Order, OrderLine, Product, RefundLine, SyncCursor
 
 OVERLAP = timedelta(minutes=10)
+# Passes a stream makes over one window while the shop's count moves under it;
+# then it gives up until the next run.
+MAX_PASSES = 3
 Row = TypeVar("Row", OrderLine, RefundLine)
 
 
@@ -85,6 +91,19 @@ def skip(
     )
 
 
+def unseen(items: Iterable[Any], seen: set[int]) -> Iterator[tuple[int, Any]]:
+    """A page's objects with an id not read before in this pass, now noted.
+
+    Pages shift when rows leave the window during a pass, so one object can
+    come twice; it is read once.
+    """
+    for raw in items:
+        item_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(item_id, int) and item_id not in seen:
+            seen.add(item_id)
+            yield item_id, raw
+
+
 def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
     """Update child rows in place by their shop id, so a re-pull never inserts a
     row whose unique key is still held by the row it replaces."""
@@ -100,3 +119,9 @@ def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
                 setattr(old, column.name, getattr(row, column.name))
         merged.append(old)
     return merged
+
+
+def fit(model: type[Product | Order], column: str, text: str) -> str:
+    """Cut shop text to its column: PostgreSQL refuses the whole page otherwise."""
+    length = getattr(model.__table__.c[column].type, "length", None)
+    return text[:length] if length else text

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pot_bridge.config import CoopConfig
 from pot_bridge.correction import Corrected, correct_round
 from pot_bridge.errors import PotBridgeError
-from pot_bridge.store.schema import Delivery, GroupOrder, Round
+from pot_bridge.store.schema import Delivery, GroupOrder, GroupOrderLine, Round
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +37,7 @@ class DeliveryError(PotBridgeError):
 class Entered:
     products: int
     corrected: Corrected
+    matched: tuple[str, ...] = ()
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, Decimal]:
@@ -46,18 +47,35 @@ def parse_pairs(pairs: list[str]) -> dict[str, Decimal]:
         product, sep, quantity = pair.partition("=")
         if not sep or not product.strip():
             raise DeliveryError(f"{pair!r}: write SKU=QUANTITY, e.g. BROT-1=4")
-        result[product.strip()] = _quantity(quantity, pair)
+        _put(result, product.strip(), _quantity(quantity, pair), pair)
     return result
 
 
 def read_csv(path: Path) -> dict[str, Decimal]:
-    """A CSV with a header naming `sku` (or `pot_id`, `product_id`) and `delivered`."""
+    """A CSV with a header naming `sku` (or `pot_id`, `product_id`) and `delivered`.
+
+    Excel's forms are read too: `;` or `,` or tabs, a BOM, a first line `sep=;`.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DeliveryError(
+            f"{path}: is not UTF-8 text; save it as 'CSV UTF-8' and try again"
+        ) from None
     except OSError as exc:
         raise DeliveryError(f"{path}: cannot be read: {exc}") from exc
-    dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", ";,\t")
-    rows = csv.DictReader(io.StringIO(text), dialect=dialect)
+
+    lines = text.splitlines()
+    delimiter = None
+    if lines and lines[0].lower().startswith("sep=") and len(lines[0]) == 5:
+        delimiter, lines = lines[0][4], lines[1:]
+    if not lines:
+        raise DeliveryError(
+            f"{path}: is empty; it needs a header and one row a product"
+        )
+    header = lines[0]
+    delimiter = delimiter or max(";,\t", key=header.count)
+    rows = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter)
     fields = {(f or "").strip().lower(): f for f in rows.fieldnames or []}
     key = next(
         (fields[k] for k in ("sku", "pot_id", "product_id") if k in fields), None
@@ -68,12 +86,28 @@ def read_csv(path: Path) -> dict[str, Decimal]:
             f"{path}: the header needs a 'sku' (or 'pot_id', 'product_id') and a "
             f"'delivered' column; it has {', '.join(fields) or 'none'}"
         )
+
     result: dict[str, Decimal] = {}
-    for number, row in enumerate(rows, start=2):
-        product = (row.get(key) or "").strip()
-        if product:
-            result[product] = _quantity(row.get(amount) or "", f"{path}:{number}")
+    try:
+        for number, row in enumerate(rows, start=2):
+            product = (row.get(key) or "").strip()
+            if product:
+                where = f"{path}:{number}"
+                _put(result, product, _quantity(row.get(amount) or "", where), where)
+    except csv.Error as exc:
+        raise DeliveryError(f"{path}: not a readable CSV: {exc}") from None
+    if not result:
+        raise DeliveryError(f"{path}: has a header but no product rows")
     return result
+
+
+def _put(result: dict[str, Decimal], product: str, value: Decimal, where: str) -> None:
+    if product in result and result[product] != value:
+        raise DeliveryError(f"{where}: {product!r} is given twice, with two quantities")
+    result[product] = value
+
+
+MAX_QUANTITY = Decimal(1_000_000)
 
 
 def _quantity(text: str, where: str) -> Decimal:
@@ -81,9 +115,17 @@ def _quantity(text: str, where: str) -> Decimal:
         value = Decimal(text.strip().replace(",", "."))
     except InvalidOperation:
         raise DeliveryError(f"{where}: {text!r} is not a quantity") from None
-    if not value.is_finite() or value < 0:
-        raise DeliveryError(f"{where}: {text!r} is not a quantity")
-    return value
+    if (
+        not value.is_finite()
+        or value < 0
+        or value > MAX_QUANTITY
+        or value != value.quantize(Decimal("0.001"))
+    ):
+        raise DeliveryError(
+            f"{where}: {text!r} is not a quantity (0 to 1000000, at most three "
+            "decimals)"
+        )
+    return value.quantize(Decimal("0.001")).normalize() + 0
 
 
 def enter(
@@ -107,15 +149,11 @@ def enter(
             f"{producer!r} (it has: {known})"
         )
 
-    by_name = _product_ids(row)
-    for name, quantity in delivered.items():
-        product_id = by_name.get(name)
-        if product_id is None:
-            raise DeliveryError(
-                f"coop {coop.slug!r}: {producer!r} has no product {name!r} in "
-                f"{round_.key} (give its SKU, POT ID or product id)"
-            )
-        _upsert(session, round_, producer, product_id, quantity, now)
+    matched = {}
+    for given, quantity in delivered.items():
+        line = _line_for(coop, round_, row, given)
+        matched[line.product_id] = (line.name, line.sku, quantity)
+        _upsert(session, round_, producer, line.product_id, quantity, now)
 
     session.flush()
     corrected = correct_round(session, coop, round_, now)
@@ -127,18 +165,37 @@ def enter(
         products=len(delivered),
         refunds_planned=corrected.refunds_planned,
     )
-    return Entered(products=len(delivered), corrected=corrected)
+    return Entered(
+        products=len(delivered),
+        corrected=corrected,
+        matched=tuple(
+            f"{name} ({sku or product_id}): {quantity}"
+            for product_id, (name, sku, quantity) in matched.items()
+        ),
+    )
 
 
-def _product_ids(row: GroupOrder) -> dict[str, int]:
-    names: dict[str, int] = {}
-    for line in row.lines:
-        names[str(line.product_id)] = line.product_id
-        if line.pot_id:
-            names[line.pot_id] = line.product_id
-        if line.sku:
-            names[line.sku] = line.product_id
-    return names
+def _line_for(
+    coop: CoopConfig, round_: Round, row: GroupOrder, given: str
+) -> GroupOrderLine:
+    """The product an admin means: by SKU, else POT ID, else product id, never two."""
+    for kind, of in (
+        ("SKU", lambda li: li.sku),
+        ("POT ID", lambda li: li.pot_id),
+        ("product id", lambda li: str(li.product_id)),
+    ):
+        found = [line for line in row.lines if of(line) and of(line) == given]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise DeliveryError(
+                f"coop {coop.slug!r}: {given!r} is the {kind} of several products "
+                f"of {row.producer!r} in {round_.key}; give another key"
+            )
+    raise DeliveryError(
+        f"coop {coop.slug!r}: {row.producer!r} has no product {given!r} in "
+        f"{round_.key} (give its SKU, POT ID or product id)"
+    )
 
 
 def _upsert(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -16,10 +15,8 @@ from pot_bridge import allocation, pack
 from pot_bridge.config import CoopConfig, PackPolicy, ProducerConfig
 from pot_bridge.money import ZERO, round_chf
 from pot_bridge.producer import is_plugin_product
+from pot_bridge.refund_wire import BRIDGE_MARK
 from pot_bridge.store.schema import (
-    GroupOrder,
-    GroupOrderLine,
-    MemberShare,
     Order,
     OrderLine,
     Product,
@@ -29,9 +26,6 @@ from pot_bridge.store.schema import (
     ShopRefund,
 )
 
-# Refunds the bridge creates carry this in their reason, so that a refund the
-# shop made but the bridge never heard back about is still known as its own.
-BRIDGE_MARK = "[pot-bridge "
 WEIGHT_STEP = Decimal("0.001")
 
 
@@ -375,34 +369,6 @@ def allot(
     ]
 
 
-def cancel(view: GroupOrderView) -> GroupOrderView:
-    """The same group order with nothing ordered: below the producer's minimum."""
-    return replace(
-        view,
-        shares=tuple(
-            replace(s, allocated=ZERO, reason=BELOW_MINIMUM) for s in view.shares
-        ),
-    )
-
-
-def below_minimum(
-    view: GroupOrderView, contact: ProducerConfig | None
-) -> tuple[Decimal | None, Decimal | None] | None:
-    """The minimum (value, quantity) this group order misses, or None when it is met."""
-    if contact is None:
-        return None
-    quantity = sum((p.quantity for p in view.lines), ZERO)
-    value_short = (
-        contact.minimum_value is not None and view.total < contact.minimum_value
-    )
-    quantity_short = (
-        contact.minimum_quantity is not None and quantity < contact.minimum_quantity
-    )
-    if not (value_short or quantity_short):
-        return None
-    return contact.minimum_value, contact.minimum_quantity
-
-
 def _refunded_by_item(
     session: Session, coop: str, order_ids: list[int]
 ) -> dict[int, tuple[Decimal, Decimal]]:
@@ -434,121 +400,3 @@ def _refunded_by_item(
             qty, amt = result.get(item_id, (ZERO, ZERO))
             result[item_id] = (qty + quantity, amt + amount)
     return result
-
-
-def save(
-    session: Session,
-    round_: Round,
-    view: GroupOrderView,
-    now: datetime,
-    *,
-    status: str = "sent",
-) -> GroupOrder:
-    """Keep the group order as built, or return the one this round has already."""
-    exists = find(session, round_, view.producer)
-    if exists is not None:
-        return exists
-
-    row = GroupOrder(
-        round_pk=round_.id,
-        producer=view.producer,
-        status=status,
-        version=1,
-        total=view.total,
-        content_hash=content_hash(view),
-        built_at=now,
-    )
-    _fill(row, view)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def update(
-    row: GroupOrder, view: GroupOrderView, now: datetime, *, new_version: bool
-) -> None:
-    """Replace a group order's lines and shares with a newer build."""
-    row.lines.clear()
-    row.shares.clear()
-    _fill(row, view)
-    row.total = view.total
-    row.content_hash = content_hash(view)
-    row.built_at = now
-    if new_version:
-        row.version += 1
-
-
-def _fill(row: GroupOrder, view: GroupOrderView) -> None:
-    for position, line in enumerate(view.lines):
-        row.lines.append(
-            GroupOrderLine(
-                position=position,
-                product_id=line.product_id,
-                sku=line.sku,
-                pot_id=line.pot_id,
-                name=line.name,
-                unit=line.unit,
-                pack_size=line.pack_size,
-                packs=line.packs,
-                ordered=line.ordered,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-            )
-        )
-    for share in view.shares:
-        row.shares.append(
-            MemberShare(
-                order_id=share.order_id,
-                item_id=share.item_id,
-                product_id=share.product_id,
-                customer_id=share.customer_id,
-                member_name=share.member_name,
-                pickup_place=share.pickup_place,
-                ordered=share.ordered,
-                allocated=share.allocated,
-                reason=share.reason,
-            )
-        )
-
-
-def find(session: Session, round_: Round, producer: str) -> GroupOrder | None:
-    return session.scalars(
-        select(GroupOrder).where(
-            GroupOrder.round_pk == round_.id, GroupOrder.producer == producer
-        )
-    ).one_or_none()
-
-
-def stored_lines(row: GroupOrder) -> tuple[ProductTotal, ...]:
-    """What the producer was last told, to show a correction's changes."""
-    return tuple(
-        ProductTotal(
-            product_id=line.product_id,
-            sku=line.sku,
-            pot_id=line.pot_id,
-            name=line.name,
-            unit=line.unit,
-            pack_size=line.pack_size,
-            packs=line.packs,
-            ordered=line.ordered,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            amount=line.amount,
-        )
-        for line in row.lines
-    )
-
-
-def content_hash(view: GroupOrderView) -> str:
-    """A fingerprint of what the producer was told, to see later changes.
-
-    Only the producer's side counts: who of the members gets what may change
-    (a short delivery) without the producer hearing of it again.
-    """
-    text = "\n".join(
-        f"{p.product_id}|{p.sku}|{p.name}|{p.unit}|{p.pack_size}|{p.packs}|"
-        f"{p.quantity}|{p.amount}"
-        for p in view.lines
-    )
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,8 +1,8 @@
 """The PDFs: a producer's group order, one producer's order from several coops,
 and the distribution list of a coop's round.
 
-They say what the e-mails and CSV files say, with the same words and helpers
-from `pot_bridge.documents`, laid out to print on A4.
+They say what the e-mails and CSV files say, with the same words and checks
+(`pot_bridge.wording`, `pot_bridge.handout`), laid out to print on A4.
 """
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from pot_bridge import pdf_distribution
-from pot_bridge.documents import (
-    SWISS,
-    Language,
+from pot_bridge.group_order import GroupOrderView, ProductTotal
+from pot_bridge.handout import (
     combine,
-    day_text,
-    deadline_text,
     member_shares,
-    place_of,
-    postal_address,
     require_consolidated,
     require_lines,
-    words,
 )
-from pot_bridge.group_order import GroupOrderView, ProductTotal
 from pot_bridge.money import ZERO, format_chf, format_quantity
 from pot_bridge.pdf_layout import (
     Cell,
@@ -39,6 +32,15 @@ from pot_bridge.pdf_layout import (
     render,
     text,
     with_note,
+)
+from pot_bridge.wording import (
+    SWISS,
+    Language,
+    day_text,
+    deadline_text,
+    place_of,
+    postal_address,
+    words,
 )
 
 # Column widths in mm; each set fills the 180 mm between the margins.

@@ -15,18 +15,8 @@ from zoneinfo import ZoneInfo
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
-from pot_bridge.documents import (
-    Handout,
-    Language,
-    day_text,
-    deadline_text,
-    handouts,
-    packs_text,
-    reason_text,
-    require_one_round,
-    words,
-)
 from pot_bridge.group_order import GroupOrderView
+from pot_bridge.handout import Handout, handouts, require_one_round
 from pot_bridge.money import format_quantity
 from pot_bridge.pdf_layout import (
     BOLD,
@@ -39,6 +29,14 @@ from pot_bridge.pdf_layout import (
     render,
     text,
     with_note,
+)
+from pot_bridge.wording import (
+    Language,
+    day_text,
+    deadline_text,
+    packs_text,
+    reason_text,
+    words,
 )
 
 # Column widths in mm; each set fills the 180 mm between the margins.

@@ -83,8 +83,9 @@ def queue_correction(
 ) -> None:
     """What changed since the producer's last mail, with the new documents."""
     assert contact.email is not None
+    # version 2 is the first correction: the producer reads "correction 1"
     subject, body = documents.correction_email(
-        previous, view, version, contact.language, coop.zone
+        previous, view, version - 1, contact.language, coop.zone
     )
     outbox.enqueue(
         session,

@@ -15,8 +15,7 @@ its line or with another amount is a failure an admin must see (trap T-09).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +25,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from pot_bridge import problems
+from pot_bridge import problems, refund_wire, shortfall
 from pot_bridge.config import CoopConfig
 from pot_bridge.errors import (
     RetryLaterError,
@@ -35,21 +34,20 @@ from pot_bridge.errors import (
     ShopUnavailable,
     SkipItemError,
 )
-from pot_bridge.money import ZERO, format_quantity, parse_decimal, round_chf
+from pot_bridge.money import format_quantity
+from pot_bridge.refund_amount import LineRefund, line_refund
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.store.schema import ShopRefund
 
 log = structlog.get_logger(__name__)
 
 PENDING, CREATED, FAILED = "pending", "created", "failed"
-META_KEY = "_pot_bridge_refund"
 WALLET = "foodcoop_guthaben"
 # The refund controller's refusal (a gateway without refunds, an amount above
 # what is left): WooCommerce answers it with HTTP 500, but nothing was stored.
 REFUSED = "woocommerce_rest_cannot_create_order_refund"
 # POSTs without a clear answer before a row is given up to an admin.
 MAX_ATTEMPTS = 5
-DEFAULT_REASON = "Mutation: Produkt nicht geliefert ({name})"
 
 
 @dataclass
@@ -64,83 +62,6 @@ class Pushed:
     failed: int = 0
     pending: int = 0
     failures: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Line:
-    """An order line as sold: net `total` and tax per rate id (6 decimals)."""
-
-    id: int
-    name: str
-    quantity: Decimal
-    total: Decimal
-    taxes: Mapping[int, Decimal]
-
-
-@dataclass(frozen=True)
-class LineRefund:
-    """What a refund takes back of one order line, in positive numbers."""
-
-    item_id: int
-    quantity: Decimal
-    total: Decimal
-    taxes: Mapping[int, Decimal]
-
-    @property
-    def tax(self) -> Decimal:
-        return sum(self.taxes.values(), ZERO)
-
-    @property
-    def amount(self) -> Decimal:
-        return self.total + self.tax
-
-    def describe(self) -> str:
-        return (
-            f"line {self.item_id}: {format_quantity(self.quantity)} × "
-            f"{self.total} + tax {self.tax}"
-        )
-
-
-def marker(key: str) -> str:
-    """The tag ending a bridge refund's reason; survives shops that drop meta."""
-    return f"[pot-bridge {hashlib.sha256(key.encode()).hexdigest()[:12]}]"
-
-
-def line_refund(
-    line: Line, earlier: Iterable[LineRefund], quantity: Decimal
-) -> LineRefund | None:
-    """The refund of `quantity` units of a line, or None if nothing is left.
-
-    Net and each tax rate are shares of the line, rounded half up; what earlier
-    refunds took back caps them, and the last units get exactly what remains,
-    so a line's refunds add up to what the member paid, to the Rappen.
-    """
-    earlier = list(earlier)
-    left_qty = line.quantity - sum((e.quantity for e in earlier), ZERO)
-    left_total = line.total - sum((e.total for e in earlier), ZERO)
-    left_taxes = {
-        rate: round_chf(amount) - sum((e.taxes.get(rate, ZERO) for e in earlier), ZERO)
-        for rate, amount in line.taxes.items()
-    }
-    if left_qty <= 0 or quantity <= 0:
-        return None
-
-    if quantity >= left_qty:
-        quantity, total, taxes = left_qty, left_total, left_taxes
-    else:
-        total = min(round_chf(line.total * quantity / line.quantity), left_total)
-        taxes = {
-            rate: min(round_chf(amount * quantity / line.quantity), left_taxes[rate])
-            for rate, amount in line.taxes.items()
-        }
-
-    refund = LineRefund(
-        item_id=line.id,
-        quantity=quantity,
-        total=max(total, ZERO),
-        taxes={rate: amount for rate, amount in taxes.items() if amount > 0},
-    )
-    return refund if refund.amount > 0 else None
 
 
 def push(
@@ -180,9 +101,6 @@ def push(
     return pushed
 
 
-# -- one row --------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Due:
     """A pending row, detached from its session while the shop is asked."""
@@ -208,18 +126,6 @@ class _Due:
             reason=row.reason,
             attempts=row.attempts,
         )
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """A refund the shop holds; `detailed` is False for an order's summary."""
-
-    id: int
-    amount: Decimal
-    reason: str
-    key: object
-    lines: Sequence[LineRefund]
-    detailed: bool
 
 
 class _Failed(Exception):
@@ -280,8 +186,9 @@ class _Push:
             return
 
         try:
-            seen = [_refund(raw) for raw in refunds] + _summaries(order, refunds)
-            line = _line_of(order, due.item_id)
+            seen = [refund_wire.parse(raw) for raw in refunds]
+            seen += refund_wire.summaries(order, refunds)
+            line = refund_wire.line_of(order, due.item_id)
             api_refund = self._api_refund(order)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _Failed(
@@ -324,8 +231,8 @@ class _Push:
             return True
         return bool(self.coop.gateway_refunds)
 
-    def _ours(self, seen: Sequence[_Seen]) -> _Seen | None:
-        tag = marker(self.due.key)
+    def _ours(self, seen: Sequence[refund_wire.Seen]) -> refund_wire.Seen | None:
+        tag = refund_wire.marker(self.due.key)
         for refund in seen:
             if refund.key == self.due.key or refund.reason.rstrip().endswith(tag):
                 return refund
@@ -336,7 +243,8 @@ class _Push:
         if not self._claim():
             return  # another run took it meanwhile
 
-        body = _request(plan, due, api_refund)
+        reason = due.reason or shortfall.REASON.format(name=due.product_name)
+        body = refund_wire.request(plan, due.key, reason, api_refund)
         try:
             answer = self.client.post(f"orders/{due.order_id}/refunds", body)
         except SkipItemError as exc:
@@ -353,30 +261,21 @@ class _Push:
             return
 
         try:
-            got = _refund(answer)
+            got = refund_wire.parse(answer)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             self._unconfirmed(exc)
             return
-        problem = _mismatch(plan, got)
+        problem = refund_wire.mismatch(plan, got)
         if problem is not None:
-            self._fail(
+            self._mismatched(
                 f"{self.what}: the shop stored refund {got.id} unlike the request "
                 f"(asked {plan.describe()}, amount {plan.amount}; got {problem})",
-                "refund.mismatch",
-                refund_id=got.id,
-                amount=got.amount,
-                api_refund=api_refund,
+                got,
+                api_refund,
             )
             return
 
-        self._record(
-            status=CREATED,
-            refund_id=got.id,
-            amount=got.amount,
-            api_refund=api_refund,
-            last_error="",
-            done_at=self.now,
-        )
+        self._created(got, api_refund)
         self.pushed.created += 1
         log.info(
             "refund.created",
@@ -387,28 +286,19 @@ class _Push:
             api_refund=api_refund,
         )
 
-    def _found(self, refund: _Seen, api_refund: bool) -> None:
+    def _found(self, refund: refund_wire.Seen, api_refund: bool) -> None:
         """Our refund is in the shop already: an earlier answer was lost."""
         mine = [back for back in refund.lines if back.item_id == self.due.item_id]
         if refund.detailed and not mine:
-            self._fail(
+            self._mismatched(
                 f"{self.what}: the shop holds refund {refund.id} for it without the "
                 f"line (amount {refund.amount})",
-                "refund.mismatch",
-                refund_id=refund.id,
-                amount=refund.amount,
-                api_refund=api_refund,
+                refund,
+                api_refund,
             )
             return
 
-        self._record(
-            status=CREATED,
-            refund_id=refund.id,
-            amount=refund.amount,
-            api_refund=api_refund,
-            last_error="",
-            done_at=self.now,
-        )
+        self._created(refund, api_refund)
         self.pushed.found += 1
         log.info(
             "refund.found",
@@ -433,6 +323,29 @@ class _Push:
             )
             return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
+    def _created(self, refund: refund_wire.Seen, api_refund: bool) -> None:
+        """Record the refund the shop holds for this row: the row is done."""
+        self._record(
+            status=CREATED,
+            refund_id=refund.id,
+            amount=refund.amount,
+            api_refund=api_refund,
+            last_error="",
+            done_at=self.now,
+        )
+
+    def _mismatched(
+        self, message: str, refund: refund_wire.Seen, api_refund: bool
+    ) -> None:
+        """The shop holds a refund for this row, but not the one asked for."""
+        self._fail(
+            message,
+            "refund.mismatch",
+            refund_id=refund.id,
+            amount=refund.amount,
+            api_refund=api_refund,
+        )
+
     def _unconfirmed(self, exc: Exception) -> None:
         """Sent, but no clear answer: the shop may hold it; the next run looks."""
         said = _said(exc)
@@ -441,7 +354,7 @@ class _Push:
             self._fail(
                 f"{self.what}: no clear answer after {attempts} attempts ({said}); "
                 f"look in the shop for a refund whose reason ends with "
-                f"{marker(self.due.key)} before refunding by hand"
+                f"{refund_wire.marker(self.due.key)} before refunding by hand"
             )
             return
         self._wait(f"sent without a clear answer: {said}", "refund.unconfirmed")
@@ -491,125 +404,6 @@ class _Push:
                 )
 
 
-# -- the wire -----------------------------------------------------------------
-
-
-def _request(plan: LineRefund, due: _Due, api_refund: bool) -> dict[str, Any]:
-    """The list shape WooCommerce 9.9.5 is recorded to honour (T-09)."""
-    reason = due.reason or DEFAULT_REASON.format(name=due.product_name)
-    return {
-        "amount": str(plan.amount),
-        "reason": f"{reason} {marker(due.key)}",
-        "api_refund": api_refund,
-        "line_items": [
-            {
-                "id": plan.item_id,
-                "quantity": _quantity(plan.quantity),
-                "refund_total": str(plan.total),
-                "refund_tax": [
-                    {"id": rate, "refund_total": str(amount)}
-                    for rate, amount in sorted(plan.taxes.items())
-                ],
-            }
-        ],
-        "meta_data": [{"key": META_KEY, "value": due.key}],
-    }
-
-
-def _quantity(quantity: Decimal) -> int | str:
-    """Whole quantities as JSON integers, as recorded; weights as exact text."""
-    if quantity == quantity.to_integral_value():
-        return int(quantity)
-    return format_quantity(quantity)
-
-
-def _mismatch(plan: LineRefund, got: _Seen) -> str | None:
-    """How the stored refund differs from the request, or None if it does not."""
-    lines = list(got.lines)
-    same_line = len(lines) == 1 and (
-        lines[0].item_id,
-        lines[0].quantity,
-        lines[0].total,
-        lines[0].tax,
-    ) == (plan.item_id, plan.quantity, plan.total, plan.tax)
-    if same_line and got.amount == plan.amount:
-        return None
-    stored = "; ".join(back.describe() for back in lines) or "no lines"
-    return f"{stored}, amount {got.amount}"
-
-
 def _said(exc: Exception) -> str:
     """An error's text without the coop prefix the messages carry already."""
     return exc.message if isinstance(exc, ShopError) else str(exc)
-
-
-def _line_of(order: Mapping[str, Any], item_id: int) -> Line | None:
-    for raw in order.get("line_items") or []:
-        if int(raw["id"]) == item_id:
-            return Line(
-                id=item_id,
-                name=str(raw.get("name") or ""),
-                quantity=parse_decimal(raw.get("quantity")),
-                total=parse_decimal(raw.get("total")),
-                taxes=_taxes(raw.get("taxes"), sign=1),
-            )
-    return None
-
-
-def _taxes(raw: object, *, sign: int) -> dict[int, Decimal]:
-    """Per rate id, `taxes[].total` as Decimal (not rounded: 6 decimals)."""
-    taxes: dict[int, Decimal] = {}
-    for row in raw if isinstance(raw, list) else []:
-        if isinstance(row, Mapping) and row.get("id") is not None:
-            rate = int(row["id"])
-            taxes[rate] = taxes.get(rate, ZERO) + sign * parse_decimal(row.get("total"))
-    return taxes
-
-
-def _refund(raw: Mapping[str, Any]) -> _Seen:
-    """A refund as the refunds route sends it: lines negative, made positive."""
-    meta = {
-        row.get("key"): row.get("value")
-        for row in raw.get("meta_data") or []
-        if isinstance(row, Mapping)
-    }
-    lines = []
-    for line in raw.get("line_items") or []:
-        item = {
-            row.get("key"): row.get("value")
-            for row in line.get("meta_data") or []
-            if isinstance(row, Mapping)
-        }.get("_refunded_item_id")
-        lines.append(
-            LineRefund(
-                item_id=int(str(item)) if str(item or "").isdigit() else 0,
-                quantity=-parse_decimal(line.get("quantity")),
-                total=-parse_decimal(line.get("total")),
-                taxes=_taxes(line.get("taxes"), sign=-1),
-            )
-        )
-    return _Seen(
-        id=int(raw["id"]),
-        amount=parse_decimal(raw.get("amount")),
-        reason=str(raw.get("reason") or ""),
-        key=meta.get(META_KEY),
-        lines=lines,
-        detailed=True,
-    )
-
-
-def _summaries(order: Mapping[str, Any], listed: Sequence[Any]) -> list[_Seen]:
-    """The order's own list of refunds, for those its refunds route left out."""
-    ids = {int(raw["id"]) for raw in listed}
-    return [
-        _Seen(
-            id=int(row["id"]),
-            amount=-parse_decimal(row.get("total")),
-            reason=str(row.get("reason") or ""),
-            key=None,
-            lines=(),
-            detailed=False,
-        )
-        for row in order.get("refunds") or []
-        if int(row["id"]) not in ids
-    ]

@@ -40,15 +40,18 @@ def plan(
     now: datetime,
 ) -> int:
     """Queue the refunds these shares call for; the count of new ones."""
-    short = [s for s in shares if s.ordered - s.allocated > 0]
-    already = _asked(session, coop.slug, {s.order_id for s in short})
+    shares = list(shares)
+    already = _asked(session, coop.slug, {s.order_id for s in shares})
     queued = 0
-    for share in short:
-        target = share.ordered - share.allocated
+    for share in shares:
+        target = max(share.ordered - share.allocated, ZERO)
         asked = already.get((share.order_id, share.item_id), ZERO)
         if target == asked:
             continue
         if target < asked:
+            # the member now gets more than was refunded (a short delivery
+            # entered again higher, an order refunded after close): no money
+            # is taken back in silence, the admin decides
             problems.report(
                 session,
                 coop=coop.slug,
@@ -56,9 +59,18 @@ def plan(
                 subject=f"order {share.order_id} line {share.item_id}",
                 message=f"{share.member_name} was refunded "
                 f"{format_quantity(asked)} of {share.name!r} (order "
-                f"{share.order_id}) but now gets all but {format_quantity(target)}: "
-                "the extra goods are the coop's stock, or charge the member by hand",
+                f"{share.order_id}) but now misses only {format_quantity(target)}: "
+                "keep the extra goods as the coop's stock, or charge the member "
+                "by hand",
                 now=now,
+            )
+            log.warning(
+                "refund.more_than_due",
+                coop=coop.slug,
+                order_id=share.order_id,
+                item_id=share.item_id,
+                refunded=str(asked),
+                due=str(target),
             )
             continue
 

@@ -7,8 +7,10 @@ Rows are upserted by the shop's ids and compared by content, so the overlap and
 any re-run after a crash double nothing. The cursor moves only after a complete,
 consistent pass; a pass whose total changed under it is repeated.
 
-Products come first, so order lines find their pack size and POT ID stored;
-their pull failing is reported and the orders are pulled all the same.
+Products come first (`pot_bridge.product`), so order lines find their pack
+size and POT ID stored; their pull failing is reported and the orders are
+pulled all the same. Refunds and members follow (`pot_bridge.refund`,
+`pot_bridge.member`); the orders are pulled here.
 """
 
 from __future__ import annotations
@@ -26,34 +28,29 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
 from pot_bridge.cursor import (
+    MAX_PASSES,
     SyncResult,
     advance,
+    fit,
     gmt_param,
     merge_rows,
-    resume_from,
     skip,
+    unseen,
     window_start,
 )
-from pot_bridge.errors import (
-    AbortError,
-    ShopBadResponse,
-    ShopError,
-    ShopNotFound,
-    SkipItemError,
-)
+from pot_bridge.errors import AbortError, ShopBadResponse, SkipItemError
 from pot_bridge.member import pull_members
 from pot_bridge.producer import is_plugin_product, producer_of_line
+from pot_bridge.product import product_for, pull_products
 from pot_bridge.refund import pull_order_refunds, pull_refunds
 from pot_bridge.shop.client import ShopClient
-from pot_bridge.shop.wire import LineItem, parse_order, parse_product
+from pot_bridge.shop.wire import LineItem, parse_order
 from pot_bridge.shop.wire import Order as WireOrder
-from pot_bridge.shop.wire import Product as WireProduct
 from pot_bridge.store.schema import Order, OrderLine, Product
 
 log = structlog.get_logger(__name__)
 
 SETTLE = timedelta(seconds=30)
-MAX_PASSES = 3
 # Fields that change without the order changing (trap T-01) or that only link.
 VOLATILE = ("date_modified", "date_modified_gmt", "_links", "payment_url")
 
@@ -92,166 +89,6 @@ def sync_coop(
         skipped=len(result.skipped),
     )
     return result
-
-
-def pull_products(
-    coop: CoopConfig,
-    client: ShopClient,
-    sessions: sessionmaker[Session],
-    window_end: datetime,
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    """The catalog for pack sizes and POT IDs, which order lines do not carry.
-
-    A catalog is a few thousand products at most, so the first pull reads all
-    of them rather than from `history_since`; later ones only what changed, one
-    request when nothing did. A failure is reported and the orders go on; the
-    cursor stays, and the next poll reads the same window again.
-    """
-    with sessions() as session:
-        start = resume_from(session, coop.slug, "products")
-    params: dict[str, object] = {
-        "modified_before": gmt_param(window_end),
-        "dates_are_gmt": True,
-        "status": "any",
-        "orderby": "id",
-        "order": "asc",
-        "per_page": 100,
-    }
-    if start is not None:
-        params["modified_after"] = gmt_param(start)
-
-    try:
-        _pull_product_passes(coop, client, sessions, params, now, result)
-    except ShopError as exc:
-        log.warning("sync.products.failed", coop=coop.slug, error=str(exc))
-        with sessions.begin() as session:
-            problems.report(
-                session,
-                coop=coop.slug,
-                kind="products.pull_failed",
-                subject="products",
-                message=f"the products could not be pulled ({exc.message}); pack "
-                "sizes and POT IDs may be stale until a later poll succeeds",
-                now=now,
-            )
-        return
-
-    with sessions.begin() as session:
-        problems.resolve(
-            session,
-            coop=coop.slug,
-            kind="products.pull_failed",
-            subject="products",
-            now=now,
-        )
-        advance(session, coop.slug, "products", window_end, now)
-
-
-def _pull_product_passes(
-    coop: CoopConfig,
-    client: ShopClient,
-    sessions: sessionmaker[Session],
-    params: dict[str, object],
-    now: datetime,
-    result: SyncResult,
-) -> None:
-    """Passes until one is complete: every product its first page counted.
-
-    A product saved again during a pass leaves the window and shifts the
-    pages behind it, so one may go unread. Two passes that read the same ids
-    mean the shop just hides some it counts (a failed per-object check).
-    """
-    previous: set[int] | None = None
-    for attempt in range(1, MAX_PASSES + 1):
-        seen, total = _pull_product_pass(coop, client, sessions, params, now, result)
-        if total is None or len(seen) >= total or seen == previous:
-            return
-        log.warning(
-            "sync.products.moved",
-            coop=coop.slug,
-            attempt=attempt,
-            total=total,
-            seen=len(seen),
-        )
-        previous = seen
-
-    raise ShopBadResponse(
-        f"products changed under {MAX_PASSES} passes in a row",
-        coop=coop.slug,
-    )
-
-
-def _pull_product_pass(
-    coop: CoopConfig,
-    client: ShopClient,
-    sessions: sessionmaker[Session],
-    params: dict[str, object],
-    now: datetime,
-    result: SyncResult,
-) -> tuple[set[int], int | None]:
-    seen: set[int] = set()
-    total: int | None = None
-    for page in client.iter_pages("products", params):
-        total = page.total if total is None else total
-        ids = [r["id"] for r in page.items if isinstance(r, dict) and "id" in r]
-        with sessions.begin() as session, session.no_autoflush:
-            rows = _product_rows(session, coop.slug, ids)
-            for raw in page.items:
-                product_id = raw.get("id") if isinstance(raw, dict) else None
-                if not isinstance(product_id, int) or product_id in seen:
-                    continue
-                seen.add(product_id)
-                try:
-                    product = parse_product(raw, coop.slug)
-                except SkipItemError as exc:
-                    skip(session, coop, f"product {product_id}", str(exc), now, result)
-                    continue
-                if is_plugin_product(product.sku):
-                    continue
-                upsert_product(session, coop.slug, product, now, rows)
-                result.products_seen += 1
-    return seen, total
-
-
-def _product_rows(session: Session, coop: str, ids: list[Any]) -> dict[int, Product]:
-    query = select(Product).where(Product.coop == coop, Product.product_id.in_(ids))
-    return {row.product_id: row for row in session.scalars(query)}
-
-
-def upsert_product(
-    session: Session,
-    coop: str,
-    product: WireProduct,
-    now: datetime,
-    rows: dict[int, Product],
-    *,
-    product_id: int | None = None,
-) -> Product:
-    """Mirror one product by the shop's id (or `product_id`, when a variation
-    stands in for the product its line names)."""
-    key = product.id if product_id is None else product_id
-    row = rows.get(key)
-    if row is None:
-        row = rows[key] = Product(coop=coop, product_id=key)
-        session.add(row)
-    row.sku = _fit(Product, "sku", product.sku or "")
-    row.name = _fit(Product, "name", product.name)
-    producer = (product.lieferant or "").strip()
-    row.producer = _fit(Product, "producer", producer) if producer else None
-    row.unit = _fit(Product, "unit", product.einheit or "")
-    row.pack_size = _fit(Product, "pack_size", product.gebinde or "")
-    row.pot_id = _fit(Product, "pot_id", product.pot_id or "")
-    row.synced_at = now
-
-    return row
-
-
-def _fit(model: type[Product | Order], column: str, text: str) -> str:
-    """Cut shop text to its column: PostgreSQL refuses the whole page otherwise."""
-    length = getattr(model.__table__.c[column].type, "length", None)
-    return text[:length] if length else text
 
 
 def _pull_orders(
@@ -315,11 +152,7 @@ def _pull_order_pass(
         total = page.total if total is None else total
         with sessions.begin() as session, session.no_autoflush:
             known = _known(session, coop, page.items)
-            for raw in page.items:
-                order_id = raw.get("id") if isinstance(raw, dict) else None
-                if not isinstance(order_id, int) or order_id in seen:
-                    continue
-                seen.add(order_id)
+            for order_id, raw in unseen(page.items, seen):
                 result.orders_seen += 1
                 try:
                     order = parse_order(raw, coop.slug)
@@ -393,7 +226,7 @@ def upsert_order(
 ) -> bool:
     """Mirror one order; False when its content did not change."""
     digest = content_hash(raw)
-    pickup = _fit(Order, "pickup_place", order.pickup_place(coop.pickup_meta_key))
+    pickup = fit(Order, "pickup_place", order.pickup_place(coop.pickup_meta_key))
     known = known or _known(session, coop, [raw])
     row = known.orders.get(order.id)
     if row is not None and row.content_hash == digest:
@@ -495,27 +328,3 @@ def _line(
 def _meta_str(item: LineItem, key: str) -> str:
     value = next((m.value for m in item.meta_data if m.key == key), None)
     return value if isinstance(value, str) else ""
-
-
-def product_for(
-    session: Session,
-    coop: CoopConfig,
-    client: ShopClient,
-    product_id: int,
-    now: datetime,
-) -> Product | None:
-    """The product behind a line, fetched once by id (a list may miss it, T-18)."""
-    try:
-        product = parse_product(client.get(f"products/{product_id}"), coop.slug)
-        if not product.lieferant and product.parent_id:
-            parent = parse_product(
-                client.get(f"products/{product.parent_id}"), coop.slug
-            )
-            product = product.model_copy(update={"meta_data": parent.meta_data})
-    except ShopNotFound:
-        return None
-
-    rows = _product_rows(session, coop.slug, [product_id])
-    row = upsert_product(session, coop.slug, product, now, rows, product_id=product_id)
-    session.flush()
-    return row

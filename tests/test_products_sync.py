@@ -174,7 +174,7 @@ def test_single_fetch_updates_the_stored_product(
     bridge: Bridge, shop: SandboxShop
 ) -> None:
     """A line without `_lieferant` fetches its product: one row, not two."""
-    from pot_bridge.sync import product_for
+    from pot_bridge.product import product_for
 
     bridge.sync("sandbox")
     change_pack_size(shop, CHEESE, "24")

@@ -23,12 +23,14 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
-from pot_bridge import shop_refund
+from pot_bridge import refund_wire, shop_refund
 from pot_bridge.config import CoopConfig
+from pot_bridge.refund_amount import Line, LineRefund, line_refund
+from pot_bridge.refund_wire import marker
 from pot_bridge.sandbox import SEED, Fault, SandboxShop
 from pot_bridge.sandbox.model import Refund
 from pot_bridge.shop.client import ShopClient
-from pot_bridge.shop_refund import Line, LineRefund, line_refund, marker, push
+from pot_bridge.shop_refund import push
 from pot_bridge.store import session_factory
 from pot_bridge.store.schema import Problem, ShopRefund
 
@@ -188,18 +190,10 @@ def test_request_has_the_recorded_shape() -> None:
     recorded = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     wanted = recorded["request"]["body"]
     plan = LineRefund(62, Decimal(4), Decimal("19.10"), {2: Decimal("0.50")})
-    due = shop_refund._Due(
-        pk=1,
-        key="k",
-        order_id=60,
-        item_id=62,
-        product_name="Dinkelbrot",
-        quantity=Decimal(4),
-        reason="Dinkelbrot nicht geliefert",
-        attempts=0,
-    )
 
-    body = shop_refund._request(plan, due, api_refund=False)
+    body = refund_wire.request(
+        plan, "k", "Dinkelbrot nicht geliefert", api_refund=False
+    )
 
     line, wanted_line = body["line_items"][0], wanted["line_items"][0]
     assert (wanted["amount"], False) == (body["amount"], body["api_refund"])

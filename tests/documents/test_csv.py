@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sample_views import APPLES, CHEESE, SONNENBERG, SUED, THAL
 
-from pot_bridge import documents
+from pot_bridge import documents, wording
 
 
 def rows(data: bytes) -> list[list[str]]:
@@ -51,7 +51,7 @@ class TestGroupOrderCsv:
         ids=["french", "english"],
     )
     def test_header_in_the_producers_language(
-        self, lang: documents.Language, header: list[str]
+        self, lang: wording.Language, header: list[str]
     ) -> None:
         """The header row speaks the producer's language."""
         data = documents.group_order_csv(SONNENBERG, lang)

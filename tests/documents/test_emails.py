@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sample_views import APPLES, CHEESE, FLOUR, SONNENBERG, SUED, THAL, product
 
-from pot_bridge import documents
+from pot_bridge import documents, handout, wording
 
 TUESDAY_EVENING = datetime(2026, 12, 8, 19, 0, tzinfo=UTC)  # 20:00 in Zurich
 
@@ -166,7 +166,7 @@ class TestProducerEmail:
          "en-midnight-summer-time"],
 )  # fmt: skip
 def test_deadline_is_the_last_day(
-    closes_at: datetime, lang: documents.Language, expected: str, wrong: str
+    closes_at: datetime, lang: wording.Language, expected: str, wrong: str
 ) -> None:
     """A round closing at 00:00 ends on the day before, at 24:00."""
     view = dataclasses.replace(SONNENBERG, closes_at=closes_at, distribution_day=None)
@@ -189,7 +189,7 @@ class TestCorrectionEmail:
     def test_lists_only_what_changed(self) -> None:
         """Changed, added and removed products; unchanged ones stay out."""
         subject, body = documents.correction_email(
-            self.PREVIOUS, SONNENBERG, 2, "de", documents.SWISS
+            self.PREVIOUS, SONNENBERG, 2, "de", wording.SWISS
         )
 
         assert (
@@ -206,7 +206,7 @@ class TestCorrectionEmail:
     def test_new_totals_and_replacement(self) -> None:
         """The whole new order follows, and the attachments replace the old ones."""
         _, body = documents.correction_email(
-            self.PREVIOUS, SONNENBERG, 2, "de", documents.SWISS
+            self.PREVIOUS, SONNENBERG, 2, "de", wording.SWISS
         )
 
         assert "Total bisher 1'708.70 CHF, neu 1'285.45 CHF." in body
@@ -227,11 +227,11 @@ class TestCorrectionEmail:
         ids=["french", "english"],
     )  # fmt: skip
     def test_other_languages(
-        self, lang: documents.Language, subject: str, words: list[str]
+        self, lang: wording.Language, subject: str, words: list[str]
     ) -> None:
         """The correction speaks the producer's language too."""
         got_subject, body = documents.correction_email(
-            self.PREVIOUS, SONNENBERG, 1, lang, documents.SWISS
+            self.PREVIOUS, SONNENBERG, 1, lang, wording.SWISS
         )
 
         assert subject == got_subject
@@ -240,7 +240,7 @@ class TestCorrectionEmail:
     def test_only_the_member_split_changed(self) -> None:
         """With the same totals, the mail says so instead of an empty table."""
         _, body = documents.correction_email(
-            SONNENBERG.lines, SONNENBERG, 1, "en", documents.SWISS
+            SONNENBERG.lines, SONNENBERG, 1, "en", wording.SWISS
         )
 
         assert "The quantities per product stay the same." in body
@@ -251,7 +251,7 @@ class TestCorrectionEmail:
         empty = dataclasses.replace(SONNENBERG, lines=(), total=Decimal(0))
 
         _, body = documents.correction_email(
-            self.PREVIOUS, empty, 3, "de", documents.SWISS
+            self.PREVIOUS, empty, 3, "de", wording.SWISS
         )
 
         assert "Waldhonig               2 × 250 g      —    -2 × 250 g" in body
@@ -263,14 +263,14 @@ class TestCorrectionEmail:
     def test_numbered_from_one(self) -> None:
         """Correction 0 would be the first mail."""
         with pytest.raises(ValueError, match="numbered from 1"):
-            documents.correction_email((), SONNENBERG, 0, "de", documents.SWISS)
+            documents.correction_email((), SONNENBERG, 0, "de", wording.SWISS)
 
 
 class TestMinimumEmail:
     def test_hold_names_both_commands(self) -> None:
         """Held: what is there, what is needed, and how to release or cancel."""
         subject, body = documents.minimum_email(
-            SONNENBERG, Decimal(2000), Decimal(30), "hold", "de", documents.SWISS
+            SONNENBERG, Decimal(2000), Decimal(30), "hold", "de", wording.SWISS
         )
 
         assert "Mindestbestellung nicht erreicht: Hof Sonnenberg – " in subject
@@ -283,7 +283,7 @@ class TestMinimumEmail:
     def test_cancel_says_members_are_refunded(self) -> None:
         """Cancelled: no commands to run, the members get their money back."""
         _, body = documents.minimum_email(
-            THAL, Decimal(50), None, "cancel", "en", documents.SWISS
+            THAL, Decimal(50), None, "cancel", "en", wording.SWISS
         )
 
         assert "Order value:    11.00 CHF, the minimum is 50.00 CHF" in body
@@ -294,7 +294,7 @@ class TestMinimumEmail:
     def test_french_quantity_only(self) -> None:
         """Only the minimum that is set is shown."""
         subject, body = documents.minimum_email(
-            THAL, None, Decimal(5), "hold", "fr", documents.SWISS
+            THAL, None, Decimal(5), "hold", "fr", wording.SWISS
         )
 
         assert subject.startswith("Minimum de commande non atteint : Mühle Thal")
@@ -306,7 +306,7 @@ class TestMinimumEmail:
         """Only "hold" and "cancel" exist."""
         with pytest.raises(ValueError, match="policy 'wait'"):
             documents.minimum_email(
-                THAL, Decimal(50), None, "wait", "de", documents.SWISS
+                THAL, Decimal(50), None, "wait", "de", wording.SWISS
             )
 
 
@@ -314,7 +314,7 @@ class TestDistributionEmail:
     def test_german(self) -> None:
         """Round, counts, the list's name, the surplus and who gets less."""
         subject, body = documents.distribution_email(
-            [SONNENBERG, THAL], "de", documents.SWISS
+            [SONNENBERG, THAL], "de", wording.SWISS
         )
 
         assert "Verteilliste Foodcoop Nord – Bestellrunde KW 50" == subject
@@ -337,9 +337,7 @@ class TestDistributionEmail:
 
     def test_french_reasons(self) -> None:
         """The reasons are translated, not shown as codes."""
-        _, body = documents.distribution_email(
-            [SONNENBERG, THAL], "fr", documents.SWISS
-        )
+        _, body = documents.distribution_email([SONNENBERG, THAL], "fr", wording.SWISS)
 
         assert "(arrondi à des colis entiers)" in body
         assert "(livraison incomplète du producteur)" in body
@@ -348,9 +346,9 @@ class TestDistributionEmail:
 
     def test_nothing_to_report(self) -> None:
         """Without surplus or short members, only the facts remain."""
-        _, body = documents.distribution_email([THAL], "en", documents.SWISS)
+        _, body = documents.distribution_email([THAL], "en", wording.SWISS)
 
-        short = documents.handouts([THAL])
+        short = handout.handouts([THAL])
 
         assert 3 == len(short)
         assert "Surplus" not in body
@@ -359,14 +357,14 @@ class TestDistributionEmail:
     def test_one_round_only(self) -> None:
         """Two coops' rounds are not one distribution."""
         with pytest.raises(ValueError, match="more than one round"):
-            documents.distribution_email([SONNENBERG, SUED], "de", documents.SWISS)
+            documents.distribution_email([SONNENBERG, SUED], "de", wording.SWISS)
 
 
 class TestConsolidatedEmail:
     def test_each_coop_and_the_total(self) -> None:
         """The total per product first, then each coop with its delivery point."""
         subject, body = documents.consolidated_email(
-            [SONNENBERG, SUED], "de", documents.SWISS
+            [SONNENBERG, SUED], "de", wording.SWISS
         )
 
         lines = body.splitlines()
@@ -400,12 +398,10 @@ class TestConsolidatedEmail:
         ],
         ids=["french", "english"],
     )  # fmt: skip
-    def test_other_languages(
-        self, lang: documents.Language, expected: list[str]
-    ) -> None:
+    def test_other_languages(self, lang: wording.Language, expected: list[str]) -> None:
         """French and English say the same."""
         subject, body = documents.consolidated_email(
-            [SONNENBERG, SUED], lang, documents.SWISS
+            [SONNENBERG, SUED], lang, wording.SWISS
         )
 
         assert subject.startswith(expected[0])

@@ -9,7 +9,7 @@ import pypdf
 import pytest
 from sample_views import APPLES, CHEESE, SONNENBERG, SUED, THAL, product
 
-from pot_bridge import documents, pdf
+from pot_bridge import pdf, wording
 
 
 def pages(data: bytes) -> list[str]:
@@ -69,7 +69,7 @@ GROUP_ORDER = {
 
 class TestGroupOrderPdf:
     @pytest.mark.parametrize("lang", ["de", "fr", "en"])
-    def test_says_what_the_producer_needs(self, lang: documents.Language) -> None:
+    def test_says_what_the_producer_needs(self, lang: wording.Language) -> None:
         """Coop, round, dates, place, note, products with packs, the total."""
         content = text(pdf.group_order_pdf(SONNENBERG, lang))
 
@@ -85,7 +85,7 @@ class TestGroupOrderPdf:
          ("en", "Split by member")],
     )  # fmt: skip
     def test_members_only_when_packed_per_member(
-        self, lang: documents.Language, heading: str
+        self, lang: wording.Language, heading: str
     ) -> None:
         """Who gets what, by pickup place, only for a producer who packs so."""
         packed = text(pdf.group_order_pdf(SONNENBERG, lang))
@@ -195,7 +195,7 @@ class TestDistributionPdf:
         ],
     )  # fmt: skip
     def test_less_than_ordered_says_why(
-        self, lang: documents.Language, reasons: list[str]
+        self, lang: wording.Language, reasons: list[str]
     ) -> None:
         """Where a member gets less, what they ordered and why, in words."""
         content = text(pdf.distribution_pdf([SONNENBERG, THAL], lang))
@@ -260,7 +260,7 @@ class TestConsolidatedPdf:
         ],
     )  # fmt: skip
     def test_each_coop_and_the_total(
-        self, lang: documents.Language, expected: list[str]
+        self, lang: wording.Language, expected: list[str]
     ) -> None:
         """The total per product over all coops, then each coop's part."""
         content = text(pdf.consolidated_pdf([SONNENBERG, SUED], lang))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pot_bridge import documents
+from pot_bridge import wording
 
 LANGUAGES = ["de", "fr", "en"]
 TEMPLATES = [
@@ -18,17 +18,17 @@ TEMPLATES = [
 
 def test_every_language_has_every_word() -> None:
     """No label is missing, empty or left in another language's file only."""
-    keys = {lang: set(documents.words(lang)) for lang in LANGUAGES}
+    keys = {lang: set(wording.words(lang)) for lang in LANGUAGES}
 
     assert keys["de"] == keys["fr"] == keys["en"]
-    assert all(documents.words(lang)[key] for lang in LANGUAGES for key in keys["de"])
+    assert all(wording.words(lang)[key] for lang in LANGUAGES for key in keys["de"])
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_template_exists(name: str, lang: str) -> None:
     """Each e-mail has a template per language."""
-    assert (documents.TEMPLATES / f"{name}.{lang}.txt.j2").is_file()
+    assert (wording.TEMPLATES / f"{name}.{lang}.txt.j2").is_file()
 
 
 @pytest.mark.parametrize(
@@ -42,4 +42,4 @@ def test_every_template_exists(name: str, lang: str) -> None:
 )
 def test_reasons_in_words(reason: str, lang: str, expected: str) -> None:
     """Reason codes read as words; an unknown code is shown as it is."""
-    assert expected == documents.reason_text(reason, lang)
+    assert expected == wording.reason_text(reason, lang)

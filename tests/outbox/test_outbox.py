@@ -14,10 +14,11 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
-from pot_bridge import outbox
+from pot_bridge import mailer, outbox
 from pot_bridge.config import SmtpConfig
 from pot_bridge.mailcatcher import MailCatcher, free_port
-from pot_bridge.outbox import Attachment, DrainResult
+from pot_bridge.mailer import DrainResult
+from pot_bridge.outbox import Attachment
 from pot_bridge.store.schema import OutboxMessage
 
 CSV = "\ufeffSKU;Produkt\r\nAPF-1;Äpfel Gala\r\n".encode()
@@ -166,8 +167,8 @@ class TestDrain:
         queue(sessions)
 
         with capture_logs() as logs:
-            first = outbox.drain(sessions, smtp, now=clock)
-        second = outbox.drain(sessions, smtp, now=clock)
+            first = mailer.drain(sessions, smtp, now=clock)
+        second = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(sent=1) == first
         assert DrainResult() == second
@@ -202,15 +203,15 @@ class TestDrain:
         catcher.fail_next(1, 451, "greylisted, try again later")
 
         with capture_logs() as logs:
-            first = outbox.drain(sessions, smtp, now=clock)
+            first = mailer.drain(sessions, smtp, now=clock)
             after_first = row(sessions, key)
-            too_early = outbox.drain(sessions, smtp, now=clock)
+            too_early = mailer.drain(sessions, smtp, now=clock)
             clock.advance(66)
             catcher.drop_next(1)
-            second = outbox.drain(sessions, smtp, now=clock)
+            second = mailer.drain(sessions, smtp, now=clock)
             after_second = row(sessions, key)
             clock.advance(132)
-            third = outbox.drain(sessions, smtp, now=clock)
+            third = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(failing=1) == first
         assert ("failing", 1) == (after_first.status, after_first.attempts)
@@ -239,7 +240,7 @@ class TestDrain:
             host="127.0.0.1", port=free_port(), security="none", timeout_seconds=5
         )
 
-        result = outbox.drain(sessions, nobody, now=clock)
+        result = mailer.drain(sessions, nobody, now=clock)
 
         assert DrainResult(failing=2) == result
         assert "ConnectionRefusedError" in row(sessions, "a").last_error
@@ -258,9 +259,9 @@ class TestDrain:
         catcher.refuse_recipient("gone@hof.invalid", 550)
 
         with capture_logs() as logs:
-            result = outbox.drain(sessions, smtp, now=clock)
+            result = mailer.drain(sessions, smtp, now=clock)
         clock.advance(86400)
-        later = outbox.drain(sessions, smtp, now=clock)
+        later = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(sent=1, failed=1) == result
         assert DrainResult() == later
@@ -281,7 +282,7 @@ class TestDrain:
         queue(sessions)
         catcher.fail_next(1, 554, "message rejected")
 
-        result = outbox.drain(sessions, smtp, now=clock)
+        result = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(failed=1) == result
         assert [] == catcher.messages
@@ -303,7 +304,7 @@ class TestExactlyOnce:
         with capture_logs() as logs:
             recovered = outbox.recover(sessions, clock())
         clock.advance(7 * 86400)
-        later = outbox.drain(sessions, smtp, now=clock)
+        later = mailer.drain(sessions, smtp, now=clock)
 
         assert 1 == recovered
         assert DrainResult() == later
@@ -323,22 +324,22 @@ class TestExactlyOnce:
     ) -> None:
         """Dying between SMTP and the commit of `sent` gives one e-mail, not two."""
         key = queue(sessions).key
-        finish = outbox._finish
+        finish = mailer._finish
 
         def die_before_sent(*args: Any, **kwargs: Any) -> None:
             if args[2] == "sent":
                 raise SystemExit("killed")
             finish(*args, **kwargs)
 
-        monkeypatch.setattr(outbox, "_finish", die_before_sent)
+        monkeypatch.setattr(mailer, "_finish", die_before_sent)
         with pytest.raises(SystemExit):
-            outbox.drain(sessions, smtp, now=clock)
+            mailer.drain(sessions, smtp, now=clock)
         monkeypatch.undo()
 
         left = row(sessions, key).status
         recovered = outbox.recover(sessions, clock())
         clock.advance(86400)
-        later = outbox.drain(sessions, smtp, now=clock)
+        later = mailer.drain(sessions, smtp, now=clock)
 
         assert "sending" == left
         assert 1 == recovered
@@ -357,9 +358,9 @@ class TestExactlyOnce:
         key = queue(sessions).key
         catcher.drop_next(1, after_data=True)
 
-        result = outbox.drain(sessions, smtp, now=clock)
+        result = mailer.drain(sessions, smtp, now=clock)
         clock.advance(86400)
-        later = outbox.drain(sessions, smtp, now=clock)
+        later = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(uncertain=1) == result
         assert DrainResult() == later
@@ -382,7 +383,7 @@ class TestExactlyOnce:
 
         def run() -> None:
             start.wait()
-            results.append(outbox.drain(sessions, smtp, now=clock))
+            results.append(mailer.drain(sessions, smtp, now=clock))
 
         threads = [threading.Thread(target=run) for _ in range(2)]
         for thread in threads:
@@ -410,7 +411,7 @@ class TestLogin:
                 username="bridge",
                 password=SecretStr(PASSWORD),
             )
-            result = outbox.drain(sessions, smtp, now=clock)
+            result = mailer.drain(sessions, smtp, now=clock)
 
         assert DrainResult(sent=1) == result
         assert 1 == len(catcher.messages)
@@ -430,7 +431,7 @@ class TestLogin:
                 password=SecretStr(wrong),
             )
             with capture_logs() as logs:
-                result = outbox.drain(sessions, smtp, now=clock)
+                result = mailer.drain(sessions, smtp, now=clock)
 
         stored = row(sessions, key)
         assert DrainResult(failing=1) == result
@@ -460,14 +461,14 @@ class TestAdmin:
                 .values(status="sending")
             )
         outbox.recover(sessions, clock())
-        outbox.drain(sessions, smtp, now=clock)
+        mailer.drain(sessions, smtp, now=clock)
 
         with sessions() as session, session.begin():
             outbox.resend(session, uncertain.id, clock())
             outbox.mark_sent(session, failed.id, clock())
             with pytest.raises(ValueError, match="only uncertain or failed"):
                 outbox.resend(session, failed.id, clock())
-        result = outbox.drain(sessions, smtp, now=clock)
+        result = mailer.drain(sessions, smtp, now=clock)
         with sessions() as session:
             counts = outbox.summary(session)
             sent = outbox.list_messages(session, coop="nord", status="sent")
@@ -487,7 +488,7 @@ class TestAdmin:
 
 def test_backoff_doubles_up_to_the_cap() -> None:
     """60 s, 120 s, 240 s … never more than the cap plus its jitter."""
-    waits = [outbox.backoff(n, 60, 3600) for n in (1, 2, 3, 10)]
+    waits = [mailer.backoff(n, 60, 3600) for n in (1, 2, 3, 10)]
 
     assert 60 <= waits[0] <= 66
     assert 120 <= waits[1] <= 132
