@@ -27,6 +27,8 @@ from pot_bridge.store.schema import Round
 log = structlog.get_logger(__name__)
 
 CATCH_UP = timedelta(days=7)
+# group orders whose goods come, so the distribution list holds them
+HANDED_OUT = ("sent", "pooled")
 
 
 @dataclass
@@ -86,7 +88,7 @@ def close_round(
         closed.mails_queued += outcome.mailed
         if outcome.without_contact:
             closed.without_contact.append(view.producer)
-        if outcome.status != "cancelled":
+        if outcome.status in HANDED_OUT:
             delivered.append(outcome.view)
     if producer_mail.queue_distribution(session, coop, round_.key, delivered, now):
         closed.mails_queued += 1

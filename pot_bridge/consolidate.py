@@ -133,7 +133,16 @@ def _one_day(
         previous = [_from_json(line) for line in sent.lines]
         sent.version += 1
         subject, body = documents.correction_email(
-            previous, totals, sent.version - 1, lang, zone
+            previous,
+            totals,
+            sent.version - 1,
+            lang,
+            zone,
+            files={
+                "pdf": documents.consolidated_name(views, "pdf"),
+                "csv": documents.consolidated_name(views, "csv"),
+                "members_csv": None,
+            },
         )
         key = f"consolidated:{identity}:{day.isoformat()}:v{sent.version}"
     sent.content_hash = digest

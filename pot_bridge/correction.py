@@ -17,8 +17,8 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pot_bridge import producer_mail, shortfall
-from pot_bridge.close import place
+from pot_bridge import problems, producer_mail, shortfall
+from pot_bridge.close import HANDED_OUT, place
 from pot_bridge.config import CoopConfig
 from pot_bridge.group_order import Deliveries, GroupOrderView, build
 from pot_bridge.group_order_store import content_hash, stored_lines, update
@@ -120,7 +120,21 @@ def correct_round(
         result.new_group_orders += 1
         result.producers.append(view.producer)
     session.flush()
+
+    distribution_update(session, coop, round_, now)
     return result
+
+
+def distribution_update(
+    session: Session, coop: CoopConfig, round_: Round, now: datetime
+) -> bool:
+    """Queue the distribution list again if who collects what has changed."""
+    session.flush()
+    session.expire(round_, ["group_orders"])
+    handed = {g.producer for g in round_.group_orders if g.status in HANDED_OUT}
+    built = build(session, coop, round_, deliveries=deliveries_of(session, round_))
+    views = [view for view in built.views if view.producer in handed]
+    return producer_mail.queue_distribution(session, coop, round_.key, views, now)
 
 
 def _correct_one(
@@ -225,7 +239,14 @@ def decide_held(
             producer_mail.queue_order(session, coop, view, contact, now)
     update(row, view, now, new_version=False)
     shortfall.plan(session, coop, round_.key, view.shares, now)
-    session.flush()
+    problems.resolve(
+        session,
+        coop=coop.slug,
+        kind="group_order.below_minimum_held",
+        subject=f"{round_.key}:{producer}",
+        now=now,
+    )
+    distribution_update(session, coop, round_, now)
     log.info(
         "group_order.decided",
         coop=coop.slug,

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
-from pot_bridge.store.schema import Order, OrderLine, Product, RefundLine, SyncCursor
+from pot_bridge.store.schema import (
+    Base,
+    OrderLine,
+    RefundLine,
+    SyncCursor,
+)
 
 OVERLAP = timedelta(minutes=10)
 # Passes a stream makes over one window while the shop's count moves under it;
@@ -121,7 +126,7 @@ def merge_rows(current: list[Row], new: list[Row], *, key: str) -> list[Row]:
     return merged
 
 
-def fit(model: type[Product | Order], column: str, text: str) -> str:
+def fit(model: type[Base], column: str, text: str) -> str:
     """Cut shop text to its column: PostgreSQL refuses the whole page otherwise."""
     length = getattr(model.__table__.c[column].type, "length", None)
     return text[:length] if length else text

@@ -131,12 +131,15 @@ def correction_email(
     version: int,
     lang: Language,
     zone: ZoneInfo = SWISS,
+    *,
+    files: Mapping[str, str | None] | None = None,
 ) -> tuple[str, str]:
     """Correction `version` (1, 2, …) of a group order the producer already has.
 
     Lists what changed since `previous` (the lines last sent), then the new
     totals, which the attachments carry; a view left without lines cancels the
-    order, and then nothing is attached.
+    order, and then nothing is attached. `files` names the attachments when
+    they are not the single coop's (the consolidated order's).
     """
     if view.lines:
         require_lines(view)
@@ -154,7 +157,7 @@ def correction_email(
         total=format_chf(view.total),
         cancelled=not view.lines,
         table=order_table(view.lines, view.total, w),
-        **_attachments(view),
+        **(files if files is not None else _attachments(view)),
     )
 
 

@@ -109,6 +109,11 @@ def enqueue(
     return message
 
 
+def exists(session: Session, key: str) -> bool:
+    """Whether a mail with this key was ever queued (sent or not)."""
+    return _by_key(session, key) is not None
+
+
 def _by_key(session: Session, key: str) -> OutboxMessage | None:
     return session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 

@@ -6,6 +6,7 @@ transaction as the group order it tells of, so it goes out exactly once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -138,13 +139,20 @@ def queue_distribution(
     views: Sequence[GroupOrderView],
     now: datetime,
 ) -> bool:
-    """The list for the people who hand out the goods, to the coop's admin."""
+    """The list for the people who hand out the goods, to the coop's admin.
+
+    Keyed by what it says: after a short delivery, a correction or an admin's
+    decision the list is queued again only if who gets what has changed.
+    """
     if not coop.admin_email or not views:
+        return False
+    key = f"distribution:{coop.slug}:{round_key}:{distribution_digest(views)}"
+    if outbox.exists(session, key):
         return False
     subject, body = documents.distribution_email(views, coop.language, coop.zone)
     outbox.enqueue(
         session,
-        key=f"distribution:{coop.slug}:{round_key}",
+        key=key,
         coop=coop.slug,
         recipient=coop.admin_email,
         subject=subject,
@@ -159,3 +167,17 @@ def queue_distribution(
         now=now,
     )
     return True
+
+
+def distribution_digest(views: Sequence[GroupOrderView]) -> str:
+    """A short fingerprint of who collects what, and what comes from whom."""
+    text = "\n".join(
+        f"{view.producer}|{share.order_id}|{share.item_id}|{share.allocated}"
+        for view in views
+        for share in view.shares
+    ) + "\n" + "\n".join(
+        f"{view.producer}|{line.product_id}|{line.quantity}"
+        for view in views
+        for line in view.lines
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -241,14 +241,14 @@ def upsert_order(
         session.add(row)
         known.orders[order.id] = row
     name = f"{order.billing.first_name} {order.billing.last_name}".strip()
-    row.number = order.number
-    row.status = order.status
+    row.number = fit(Order, "number", order.number)
+    row.status = fit(Order, "status", order.status)
     row.customer_id = order.customer_id
-    row.email = (order.billing.email or "").strip().lower()
-    row.member_name = name
-    row.payment_method = order.payment_method
+    row.email = fit(Order, "email", (order.billing.email or "").strip().lower())
+    row.member_name = fit(Order, "member_name", name)
+    row.payment_method = fit(Order, "payment_method", order.payment_method)
     row.pickup_place = pickup
-    row.created_via = order.created_via or ""
+    row.created_via = fit(Order, "created_via", order.created_via or "")
     row.plugin_round_id = order.round_id
     row.created_gmt = order.date_created_gmt
     row.modified_gmt = order.date_modified_gmt
@@ -316,10 +316,10 @@ def _line(
         item_id=item.id,
         product_id=item.product_id,
         variation_id=item.variation_id,
-        name=item.name,
-        sku=sku,
-        unit=item.einheit or (product.unit if product else ""),
-        producer=producer,
+        name=fit(OrderLine, "name", item.name),
+        sku=fit(OrderLine, "sku", sku),
+        unit=fit(OrderLine, "unit", item.einheit or (product.unit if product else "")),
+        producer=fit(OrderLine, "producer", producer) if producer else None,
         quantity=item.quantity,
         amount=item.gross,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from pot_bridge.bridge import Bridge
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.producer import PLUGIN_SKUS
 from pot_bridge.sandbox import SEED, Fault, RequestRecord, SandboxShop
-from pot_bridge.store.schema import Order, Problem, Product, SyncCursor
+from pot_bridge.store.schema import Order, OrderLine, Problem, Product, SyncCursor
 
 CHEESE = SEED["weighed_product"]
 
@@ -187,3 +188,28 @@ def test_single_fetch_updates_the_stored_product(
     assert row is not None
     assert "24" == stored[CHEESE].pack_size
     assert len(shop.state.products) - len(PLUGIN_SKUS) == len(stored)
+
+
+def test_overlong_shop_text_is_cut_to_its_column(
+    bridge: Bridge, shop: SandboxShop
+) -> None:
+    """A name longer than its column must not stop the coop's sync (PostgreSQL)."""
+    long_name = "Sehr langer Produktname " * 30
+    added = shop.state.add_product(
+        long_name,
+        "LANG-" + "9" * 120,
+        D("2.50"),
+        meta={"_lieferant": "Hof " + "Sonnenberg " * 30, "_einheit": "Stk " * 40},
+    )
+    shop.state.add_order(SEED["members"][0], [(added["id"], 1)], round_id=None)
+
+    bridge.sync("sandbox")
+
+    with bridge.sessions() as session:
+        line = session.scalars(
+            select(OrderLine).where(OrderLine.product_id == added["id"])
+        ).one()
+    assert long_name[:400] == line.name
+    assert 100 == len(line.sku)
+    assert line.producer is not None
+    assert 200 == len(line.producer)

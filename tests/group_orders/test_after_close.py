@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -65,6 +67,12 @@ def closed(session: Session, config: CoopConfig) -> RoundBook:
     return b
 
 
+def distribution_text(b: RoundBook) -> str:
+    (mail,) = [m for m in b.mails() if m.key.startswith("distribution:")]
+    reader = PdfReader(io.BytesIO(mail.attachments[0].content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
 def subjects(b: RoundBook) -> list[tuple[str, str]]:
     return [(m.recipient, m.subject) for m in b.mails()]
 
@@ -85,6 +93,10 @@ def test_below_minimum_is_held_and_the_admin_told(session: Session) -> None:
     assert b.refunds_asked() == {}  # nothing decided yet
     # the other producer goes out as usual
     assert b.group_order("Hof Sonnenberg").status == "sent"
+    # the people handing out are not promised the held goods
+    listed = distribution_text(b)
+    assert "Karotten" in listed
+    assert "Dinkelbrot" not in listed
 
 
 def test_held_order_released_by_the_admin_goes_to_the_producer(
@@ -210,7 +222,10 @@ def test_short_delivery_is_shared_and_refunded_without_mail(session: Session) ->
     )
 
     assert entered.corrected.corrections == 0
-    assert len(b.mails()) == mails_before
+    # no mail to the producer; the coop's distribution list, updated
+    new = b.mails()[mails_before:]
+    assert [m.recipient for m in new] == ["admin@nord.example.org"]
+    assert new[0].key.startswith("distribution:")
     # 7 of 10: quotas 2.8, 2.1, 2.1 → floors 2, 2, 2; one left to Lea's .8
     assert b.members_get("Bäckerei Korn", 11)["Lea"] == ("4", "3", "short-delivery")
     assert b.members_get("Bäckerei Korn", 11)["Noah"] == ("3", "2", "short-delivery")
@@ -219,6 +234,7 @@ def test_short_delivery_is_shared_and_refunded_without_mail(session: Session) ->
     # entering the same again asks for nothing more; a worse figure, the rest
     enter(session, config, b.round_, "Bäckerei Korn", {"SKU-11": Decimal(7)}, AFTER)
     assert b.refunds_asked() == {201: "1", 202: "1", 203: "1"}
+    assert len(b.mails()) == mails_before + 1
     enter(session, config, b.round_, "Bäckerei Korn", {"SKU-11": Decimal(4)}, AFTER)
     # 4 of 10: quotas 1.6, 1.2, 1.2 → 1, 1, 1 and one to Lea: 2, 1, 1
     assert b.refunds_asked() == {201: "2", 202: "2", 203: "2"}

@@ -128,6 +128,11 @@ def test_a_change_in_one_coop_sends_one_correction(session: Session) -> None:
     assert len(mails) == 2
     assert mails[1].key.endswith(":v2")
     assert "Tomme" in mails[1].body
+    # the mail names the files it really carries
+    names = [a.filename for a in mails[1].attachments]
+    assert len(names) == 2
+    for name in names:
+        assert name in mails[1].body
 
 
 def test_without_consolidate_each_coop_mails_its_own(session: Session) -> None:
