@@ -44,8 +44,8 @@ from pot_bridge.wording import (
 )
 
 # Column widths in mm; each set fills the 180 mm between the margins.
-_PRODUCT_WIDTHS = (19, 15, 44, 16, 21, 17, 15, 15, 18)
-_COMBINED_WIDTHS = (19, 15, 59, 16, 21, 17, 15, 18)
+_PRODUCT_WIDTHS = (23, 15, 40, 16, 21, 17, 15, 15, 18)
+_COMBINED_WIDTHS = (23, 15, 55, 16, 21, 17, 15, 18)
 _MEMBER_WIDTHS = (38, 42, 64, 20, 16)
 
 
