@@ -7,6 +7,7 @@ and stays with that coop.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,10 +16,15 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.orm import Session
 
-from pot_bridge import consolidate, correction, delivery, outbox, shop_refund
+from pot_bridge import consolidate, correction, delivery, mailer, outbox, shop_refund
+from pot_bridge.catalog import coop as coop_catalog
+from pot_bridge.catalog.model import Catalog
+from pot_bridge.catalog.plan import Plan
+from pot_bridge.catalog.push import Pushed
+from pot_bridge.catalog.snapshot import Refreshed, catalog_of, latest, refresh
 from pot_bridge.close import Closed, close_round
 from pot_bridge.config import CoopConfig, Settings
-from pot_bridge.errors import PotBridgeError, SkipItemError
+from pot_bridge.errors import ConfigError, PotBridgeError, SkipItemError
 from pot_bridge.log import register_secret
 from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugin_rounds
 from pot_bridge.shop.client import ShopClient
@@ -59,6 +65,9 @@ class Bridge:
         self.sessions = session_factory(self.engine)
         self._client_options = client_options or {}
         self._clients: dict[str, ShopClient] = {}
+        # one catalog push at a time: the daemon's jobs run in threads
+        self._catalog_lock = threading.Lock()
+        self._catalog_pushed: dict[str, int] = {}  # coop → version pushed
         for coop in settings.coops:
             for secret in (
                 coop.consumer_key,
@@ -214,8 +223,114 @@ class Bridge:
             raise SkipItemError(f"no round {round_key!r}", coop=slug)
         return round_
 
-    def drain(self) -> outbox.DrainResult:
-        return outbox.drain(self.sessions, self.settings.smtp, now=self.clock)
+    # -- the central catalog ------------------------------------------------
+
+    def catalog_refresh(self) -> Refreshed:
+        """Read the central catalog; a changed one is kept as a new version."""
+        source = self.settings.catalog
+        if source is None:
+            raise ConfigError("no [catalog] source in the configuration")
+        with self.sessions.begin() as session:
+            return refresh(session, source, self.clock())
+
+    def catalog_plan(self, slug: str, catalog: Catalog | None = None) -> Plan:
+        """What a push would change in the coop's shop (reads only).
+
+        Without `catalog`, the latest stored version is planned against.
+        """
+        coop = self._catalog_coop(slug)
+        catalog, version = self._catalog(catalog)
+        return coop_catalog.plan_coop(
+            self.sessions,
+            self.client(coop),
+            coop,
+            catalog,
+            self.clock(),
+            product_page=self._product_page(),
+            version=version,
+        )
+
+    def catalog_push(
+        self, slug: str, catalog: Catalog | None = None
+    ) -> tuple[Plan, Pushed]:
+        """Plan, then apply the plan to the coop's shop."""
+        coop = self._catalog_coop(slug)
+        catalog, version = self._catalog(catalog)
+        with self._catalog_lock:
+            planned, pushed = coop_catalog.push_coop(
+                self.sessions,
+                self.client(coop),
+                coop,
+                catalog,
+                self.clock(),
+                product_page=self._product_page(),
+                version=version,
+            )
+            if version is not None and pushed.error is None:
+                self._catalog_pushed[slug] = version
+        return planned, pushed
+
+    def catalog_poll(self) -> dict[str, str]:
+        """Refresh the central catalog, then push each coop that is due."""
+        try:
+            self.catalog_refresh()
+        except PotBridgeError as exc:
+            log.warning("catalog.refresh_failed", error=str(exc))
+        return {
+            coop.slug: self.catalog_push_if_due(coop.slug)
+            for coop in self.settings.coops
+            if coop.catalog is not None
+        }
+
+    def catalog_push_if_due(self, slug: str) -> str:
+        """Push when the latest version was not pushed yet (by this process),
+        an item failed, or a held price waits for a closed round.
+
+        Called from the coop's own job, so its shop client is never shared
+        between threads; a failure is logged and stays with this coop.
+        """
+        with self.sessions() as session:
+            newest = latest(session)
+            if newest is None:
+                return "no catalog yet"
+            pushed_before = self._catalog_pushed.get(slug) == newest.id
+            if pushed_before and not coop_catalog.due(
+                session, slug, newest.id, self.clock()
+            ):
+                return "up to date"
+        try:
+            _plan, pushed = self.catalog_push(slug)
+        except PotBridgeError as exc:
+            log.error("catalog.push_failed", coop=slug, error=str(exc))
+            return f"failed: {exc}"
+        except Exception as exc:  # one coop's bug must not stop the others
+            log.exception("catalog.push_crashed", coop=slug)
+            return f"failed: {type(exc).__name__}: {exc}"
+        return pushed.error or f"{len(pushed.failed)} failed"
+
+    def _catalog_coop(self, slug: str) -> CoopConfig:
+        coop = self.settings.coop(slug)
+        if coop.catalog is None:
+            raise ConfigError(f"coop {slug!r} has no [coop.catalog] table")
+        return coop
+
+    def _catalog(self, given: Catalog | None) -> tuple[Catalog, int | None]:
+        if given is not None:
+            return given, None
+        with self.sessions() as session:
+            snapshot = latest(session)
+        if snapshot is None:
+            raise ConfigError(
+                "no central catalog yet: run `pot-bridge catalog fetch` first"
+            )
+        return catalog_of(snapshot), snapshot.id
+
+    def _product_page(self) -> str:
+        source = self.settings.catalog
+        return source.product_page if source else "https://db.pot.ch/?id={pot_id}"
+
+    def drain(self) -> mailer.DrainResult:
+        return mailer.drain(self.sessions, self.settings.smtp, now=self.clock)
 
     def recover(self) -> int:
         return outbox.recover(self.sessions, self.clock())

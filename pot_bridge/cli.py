@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from pot_bridge import delivery, outbox, problems
 from pot_bridge import log as logging_setup
 from pot_bridge.bridge import Bridge
+from pot_bridge.catalog.snapshot import problems_of
+from pot_bridge.catalog.table import plan_table, push_report
 from pot_bridge.config import Settings, load
 from pot_bridge.errors import ConfigError, PotBridgeError
 from pot_bridge.store.schema import GroupOrder, Order, Round, ShopRefund, SyncCursor
@@ -95,6 +97,14 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
                 f"{args.coop} {closed.round_key}: {closed.group_orders} group "
                 f"orders, {closed.mails_queued} mails queued"
                 + (" (closed long ago: no mail)" if closed.historic else "")
+                + (" (closed before: nothing new)" if closed.already else "")
+            )
+        bridge.consolidate()
+        pushed = bridge.push_refunds(args.coop)
+        if pushed.created or pushed.failed or pushed.pending:
+            print(
+                f"refunds in the shop: {pushed.created} created, {pushed.failed} "
+                f"failed, {pushed.pending} pending"
             )
         drained = bridge.drain()
         print(
@@ -122,6 +132,8 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
             action(session, args.message, bridge.clock())
         print(f"message {args.message}: {args.command} done")
         return 0
+    if args.command == "catalog":
+        return _catalog(args, bridge)
     raise AssertionError(args.command)
 
 
@@ -149,6 +161,8 @@ def _delivered(args: argparse.Namespace, bridge: Bridge) -> int:
         print("pot-bridge: give SKU=QUANTITY pairs or --csv FILE", file=sys.stderr)
         return 2
     entered = bridge.enter_delivery(args.coop, args.round, args.producer, amounts)
+    for line in entered.matched:
+        print(f"  delivered: {line}")
     pushed = bridge.push_refunds(args.coop)
     print(
         f"{args.producer}: {entered.products} product(s) entered, "
@@ -157,6 +171,31 @@ def _delivered(args: argparse.Namespace, bridge: Bridge) -> int:
         f"{pushed.pending} pending"
     )
     return 1 if pushed.failed else 0
+
+
+def _catalog(args: argparse.Namespace, bridge: Bridge) -> int:
+    """The central catalog: read it, or show and push what a coop's shop needs."""
+    if args.catalog_command == "fetch":
+        refreshed = bridge.catalog_refresh()
+        snapshot = refreshed.snapshot
+        if snapshot is None:
+            print("catalog: nothing stored yet (the source sent no catalog)")
+            return 1
+        print(
+            f"catalog version {snapshot.id} ({refreshed.outcome}): "
+            f"{len(snapshot.producers)} producers, {len(snapshot.products)} "
+            f"products, {len(snapshot.problems)} problems"
+        )
+        for problem in problems_of(snapshot):
+            print(f"  {problem}")
+        return 0
+    if args.catalog_command == "diff":
+        print(plan_table(bridge.catalog_plan(args.coop)))
+        return 0
+    plan, pushed = bridge.catalog_push(args.coop)
+    print(plan_table(plan))
+    print(push_report(pushed))
+    return 1 if pushed.failed or pushed.error else 0
 
 
 def status_text(bridge: Bridge) -> str:
@@ -237,7 +276,12 @@ def status_text(bridge: Bridge) -> str:
                 )
                 if message.last_error:
                     lines.append(f"      last error: {message.last_error}")
-    return "\n".join(lines)
+    # text from shops (round names, products) must not forge lines of its own
+    return "\n".join(_printable(line) for line in lines)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _slugs(args: argparse.Namespace, settings: Settings) -> list[str]:
@@ -300,6 +344,16 @@ def _parser() -> argparse.ArgumentParser:
         "quantities", nargs="*", help="SKU=QUANTITY (or POT ID / product id)"
     )
     delivered.add_argument("--csv", help="a CSV with columns sku and delivered")
+    catalog = commands.add_parser(
+        "catalog", help="the central catalog and what each coop's shop carries"
+    )
+    steps = catalog.add_subparsers(dest="catalog_command", required=True)
+    steps.add_parser("fetch", help="read the central catalog now (feed or sheet)")
+    for name, text in (
+        ("diff", "show what a push would change in the coop's shop"),
+        ("push", "write the changes to the coop's shop"),
+    ):
+        steps.add_parser(name, help=text).add_argument("coop")
     demo = commands.add_parser("demo", help="one run on the sandbox shop, mail to disk")
     demo.add_argument("--state-dir", default="var/demo")
     demo.add_argument("--keep-running", action="store_true")

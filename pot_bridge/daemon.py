@@ -1,8 +1,10 @@
 """`pot-bridge run`: the long-running service under APScheduler 3.
 
 Jobs: one poll per coop on its interval (sync, then close due rounds), one extra
-run at each round's deadline, and the outbox drain. Each coop's job runs on its
-own and logs its own failure; SIGTERM and SIGINT let running jobs finish and stop.
+run at each round's deadline, the outbox drain, and with a `[catalog]` source
+the catalog refresh; each coop's poll then pushes its catalog when it is due.
+Each coop's job runs on its own and logs its own failure; SIGTERM and SIGINT
+let running jobs finish and stop.
 Misfire grace is set on purpose: APScheduler's default of one second would skip
 a job that a busy machine starts a moment late.
 """
@@ -20,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from pot_bridge.bridge import Bridge
+from pot_bridge.errors import PotBridgeError
 from pot_bridge.store.schema import Round
 
 log = structlog.get_logger(__name__)
@@ -31,7 +34,7 @@ DEADLINE_SETTLE = timedelta(seconds=45)
 class Daemon:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
-        workers = min(len(bridge.settings.coops), 8) + 1
+        workers = min(len(bridge.settings.coops), 8) + 2  # + outbox, catalog
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={
@@ -55,6 +58,15 @@ class Daemon:
                 minutes=coop.poll_minutes,
                 next_run_time=now,
             )
+        source = self.bridge.settings.catalog
+        if source is not None and any(c.catalog for c in self.bridge.settings.coops):
+            self.scheduler.add_job(
+                self.catalog,
+                "interval",
+                id="catalog",
+                minutes=source.poll_minutes,
+                next_run_time=now,
+            )
         self.scheduler.add_job(
             self.drain,
             "interval",
@@ -73,6 +85,18 @@ class Daemon:
         self.bridge.poll(slug)
         self._schedule_next_deadline(slug)
         self.drain()
+        if self.bridge.settings.coop(slug).catalog is not None:
+            # after a new catalog version, or a round closed with prices held
+            self.bridge.catalog_push_if_due(slug)
+
+    def catalog(self) -> None:
+        """Refresh the central catalog; each coop's poll pushes it when due."""
+        try:
+            self.bridge.catalog_refresh()
+        except PotBridgeError as exc:
+            log.warning("catalog.refresh_failed", error=str(exc))
+        except Exception:
+            log.exception("catalog.refresh_crashed")
 
     def drain(self) -> None:
         try:

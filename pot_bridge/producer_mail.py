@@ -171,13 +171,17 @@ def queue_distribution(
 
 def distribution_digest(views: Sequence[GroupOrderView]) -> str:
     """A short fingerprint of who collects what, and what comes from whom."""
-    text = "\n".join(
-        f"{view.producer}|{share.order_id}|{share.item_id}|{share.allocated}"
-        for view in views
-        for share in view.shares
-    ) + "\n" + "\n".join(
-        f"{view.producer}|{line.product_id}|{line.quantity}"
-        for view in views
-        for line in view.lines
+    text = (
+        "\n".join(
+            f"{view.producer}|{share.order_id}|{share.item_id}|{share.allocated}"
+            for view in views
+            for share in view.shares
+        )
+        + "\n"
+        + "\n".join(
+            f"{view.producer}|{line.product_id}|{line.quantity}"
+            for view in views
+            for line in view.lines
+        )
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]

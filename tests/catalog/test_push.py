@@ -550,6 +550,23 @@ def test_changed_image_goes_alone_and_is_sent_once(
     assert "bergkaese-2.webp" == by_sku(shop, "SON-KAE-1").images[0].name
 
 
+def test_product_deleted_in_the_shop_comes_back_with_its_stored_picture(
+    bridge: Bridge, shop: SandboxShop
+) -> None:
+    """Still carried, so made again; the picture goes by its media id."""
+    bridge.catalog_push("sandbox", central())
+    with shop.state.lock:
+        del shop.state.products[by_sku(shop, "SON-KAE-1").id]
+
+    plan, _pushed = bridge.catalog_push("sandbox", central())
+    kaese = by_sku(shop, "SON-KAE-1")
+
+    assert ["create"] == [s.action for s in plan.writing]
+    assert 1 == shop.state.media_created
+    assert 1 == shop.writes["PUT /wc/v3/products/<id>"]
+    assert [item(bridge, "10452").image_id] == [i.id for i in kaese.images]
+
+
 def test_refused_image_does_not_block_the_price(
     bridge: Bridge, shop: SandboxShop
 ) -> None:
