@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from pot_bridge import consolidate, correction, delivery, mailer, outbox, shop_refund
 from pot_bridge.catalog import coop as coop_catalog
+from pot_bridge.catalog.labels import Label, shelf_labels
 from pot_bridge.catalog.model import Catalog
 from pot_bridge.catalog.plan import Plan
 from pot_bridge.catalog.push import Pushed
 from pot_bridge.catalog.snapshot import Refreshed, catalog_of, latest, refresh
-from pot_bridge.close import Closed, close_round
+from pot_bridge.close import Closed, close_round, prepare
 from pot_bridge.config import CoopConfig, Settings
 from pot_bridge.errors import ConfigError, PotBridgeError, SkipItemError
 from pot_bridge.log import register_secret
@@ -142,6 +143,10 @@ class Bridge:
                 due = due_rounds(session, slug, covered) if covered else []
                 keys = [r.key for r in due]
         for key in keys:
+            with self.sessions() as session:
+                round_ = find_round(session, slug, key)
+                assert round_ is not None
+                prepare(session, coop, round_, now)
             with self.sessions.begin() as session:
                 round_ = find_round(session, slug, key)
                 assert round_ is not None
@@ -307,6 +312,13 @@ class Bridge:
             log.exception("catalog.push_crashed", coop=slug)
             return f"failed: {type(exc).__name__}: {exc}"
         return pushed.error or f"{len(pushed.failed)} failed"
+
+    def catalog_labels(self, slug: str) -> list[Label]:
+        """The coop's shelf labels, from the latest stored catalog (no request)."""
+        coop = self._catalog_coop(slug)
+        assert coop.catalog is not None
+        catalog, _version = self._catalog(None)
+        return shelf_labels(catalog, coop.catalog, self._product_page())
 
     def _catalog_coop(self, slug: str) -> CoopConfig:
         coop = self.settings.coop(slug)

@@ -107,6 +107,32 @@ def close_round(
     return closed
 
 
+def prepare(session: Session, coop: CoopConfig, round_: Round, now: datetime) -> int:
+    """Lay out a round's documents before it is closed, outside any write lock.
+
+    Reads only. The closing transaction builds the same group orders and finds
+    their PDFs ready (see `producer_mail`); should an order change in between,
+    it lays out the new ones itself. Returns the number of documents made.
+    """
+    if round_.closed_at is not None or round_.closes_at < now - CATCH_UP:
+        return 0
+
+    handed_out = []
+    made = 0
+    for view in build(session, coop, round_).views:
+        contact = coop.producer(view.producer)
+        if below_minimum(view, contact) is not None:
+            continue
+        handed_out.append(view)
+        if contact is not None and contact.email and not contact.consolidate:
+            producer_mail.attachments(view, contact, coop)
+            made += 1
+    if coop.admin_email and handed_out:
+        producer_mail.distribution_attachment(coop, handed_out)
+        made += 1
+    return made
+
+
 @dataclass(frozen=True)
 class Placed:
     view: GroupOrderView

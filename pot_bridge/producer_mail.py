@@ -2,6 +2,11 @@
 
 Every mail is queued in the outbox under a key naming its cause, in the same
 transaction as the group order it tells of, so it goes out exactly once.
+
+The PDFs of a big round take a while to lay out. They depend on nothing but
+the group order, so they are kept by content: `close.prepare` lays them out
+before the closing transaction begins, and the transaction finds them ready
+instead of holding the store's write lock while ReportLab works.
 """
 
 from __future__ import annotations
@@ -10,12 +15,26 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from pot_bridge import documents, outbox, pdf
-from pot_bridge.config import CoopConfig, ProducerConfig
+from pot_bridge.config import CoopConfig, Language, ProducerConfig
 from pot_bridge.group_order import GroupOrderView, ProductTotal
+
+
+@lru_cache(maxsize=256)
+def _group_order_pdf(view: GroupOrderView, lang: Language, zone: ZoneInfo) -> bytes:
+    return pdf.group_order_pdf(view, lang, zone)
+
+
+@lru_cache(maxsize=4)
+def _distribution_pdf(
+    views: tuple[GroupOrderView, ...], lang: Language, zone: ZoneInfo
+) -> bytes:
+    return pdf.distribution_pdf(views, lang, zone)
 
 
 def order_key(view: GroupOrderView, version: int = 1) -> str:
@@ -32,7 +51,7 @@ def attachments(
         outbox.Attachment(
             filename=documents.attachment_name(view, "pdf"),
             content_type="application/pdf",
-            content=pdf.group_order_pdf(view, lang, zone_coop.zone),
+            content=_group_order_pdf(view, lang, zone_coop.zone),
         ),
         outbox.Attachment(
             filename=documents.attachment_name(view, "csv"),
@@ -124,7 +143,7 @@ def queue_minimum_notice(
             outbox.Attachment(
                 filename=documents.attachment_name(view, "pdf"),
                 content_type="application/pdf",
-                content=pdf.group_order_pdf(view, coop.language, coop.zone),
+                content=_group_order_pdf(view, coop.language, coop.zone),
             )
         ],
         now=now,
@@ -157,13 +176,7 @@ def queue_distribution(
         recipient=coop.admin_email,
         subject=subject,
         body=body,
-        attachments=[
-            outbox.Attachment(
-                filename=documents.distribution_name(views[0]),
-                content_type="application/pdf",
-                content=pdf.distribution_pdf(views, coop.language, coop.zone),
-            )
-        ],
+        attachments=[distribution_attachment(coop, views)],
         now=now,
     )
     return True
@@ -185,3 +198,13 @@ def distribution_digest(views: Sequence[GroupOrderView]) -> str:
         )
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def distribution_attachment(
+    coop: CoopConfig, views: Sequence[GroupOrderView]
+) -> outbox.Attachment:
+    return outbox.Attachment(
+        filename=documents.distribution_name(views[0]),
+        content_type="application/pdf",
+        content=_distribution_pdf(tuple(views), coop.language, coop.zone),
+    )

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pot_bridge import pdf, producer_mail
+from pot_bridge.close import prepare
 from pot_bridge.config import CoopConfig, ProducerConfig
 
-from .domain import RoundBook
+from .domain import AFTER, RoundBook
 
 
 def coop(policy: str, **producer: object) -> CoopConfig:
@@ -231,3 +233,28 @@ def test_the_producer_mail_carries_pdf_and_csv(session: Session) -> None:
     assert "admin@nord.example.org" in mails  # the distribution list
     admin = mails["admin@nord.example.org"]
     assert [a.content_type for a in admin.attachments] == ["application/pdf"]
+
+
+def test_documents_are_laid_out_before_the_closing_transaction(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write transaction finds the PDFs ready: ReportLab never runs in it."""
+    config = coop("round-up")
+    producer_mail._group_order_pdf.cache_clear()
+    producer_mail._distribution_pdf.cache_clear()
+    b = RoundBook(session, config)
+    b.products(PRODUCTS)
+    b.orders(ORDERS)
+
+    made = prepare(session, config, b.round_, AFTER)
+
+    def no_layout(*args: object) -> bytes:
+        raise AssertionError("a PDF was laid out inside the closing transaction")
+
+    monkeypatch.setattr(pdf, "group_order_pdf", no_layout)
+    monkeypatch.setattr(pdf, "distribution_pdf", no_layout)
+    b.close()
+    assert made == 3  # two producers and the distribution list
+    pdfs = [a for m in b.mails() for a in m.attachments if a.filename.endswith(".pdf")]
+    assert len(pdfs) == 3
+    assert all(a.content.startswith(b"%PDF-") for a in pdfs)
