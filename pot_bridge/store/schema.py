@@ -465,3 +465,63 @@ class Problem(Base):
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LedgerAccount(Base):
+    """One account of a coop's credit ledger, with its balance kept current.
+
+    `code` is `member:<WordPress user id>` for a member's credit or one of the
+    coop's fixed accounts (`bank`, `sales`, `fees`, `corrections`, `refunds`).
+    `balance` is changed only together with the postings (see `pot_bridge.ledger`).
+    """
+
+    __tablename__ = "ledger_account"
+    __table_args__ = (UniqueConstraint("coop", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    balance: Mapped[Decimal] = mapped_column(Rappen(), default=Decimal(0))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JournalEntry(Base):
+    """One booked cause (a top-up, an order, a refund, a wallet row): never changed.
+
+    `key` names the cause, so it is booked once per coop; `reversal_of` points at
+    the entry a reversal takes back, and at most one reversal may do so.
+    """
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (UniqueConstraint("coop", "key"), UniqueConstraint("reversal_of"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    effective: Mapped[date] = mapped_column(Date)
+    reversal_of: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="entry", order_by="Posting.id"
+    )
+
+
+class Posting(Base):
+    """One line of an entry: + credits the account, − debits it."""
+
+    __tablename__ = "ledger_posting"
+    __table_args__ = (
+        Index("ix_ledger_posting_entry", "entry_pk"),
+        Index("ix_ledger_posting_account", "account_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_pk: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
+    account_pk: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[LedgerAccount] = relationship()
