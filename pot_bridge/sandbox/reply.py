@@ -31,3 +31,4 @@ class Reply:
     pages: int | None = None
     page: int = 1
     link_extras: list[tuple[str, str]] = field(default_factory=list)
+    allow: bool = True  # False: no Allow header (PHP fatal errors send none)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pot_bridge.sandbox import catalog_api, orders_api
+from pot_bridge.sandbox import catalog_api, orders_api, wallet_api
 from pot_bridge.sandbox.reply import Reply
 
 ITEM_ALLOW = "GET, POST, PUT, PATCH, DELETE"
@@ -103,7 +103,32 @@ _ROUTE_TABLE: list[tuple[str, str, dict[str, Handler], str]] = [
         {"GET": catalog_api.get_bestellrunden},
         "GET",
     ),
+    # "mgr": edit_others_posts needed (401 anonymous, 403 other users);
+    # "public": the plugin checks nothing (§12)
+    (
+        r"/foodcoop/v1/getAllTransactions",
+        "mgr",
+        {"GET": wallet_api.get_all_transactions},
+        "GET",
+    ),
+    (
+        r"/foodcoop/v1/getTransactions",
+        "mgr",
+        {"POST": wallet_api.get_transactions},
+        "POST",
+    ),
+    (
+        r"/foodcoop/v1/postAddTransaction",
+        "mgr",
+        {"POST": wallet_api.post_add_transaction},
+        "POST",
+    ),
+    (r"/foodcoop/v1/getUsers", "mgr", {"GET": wallet_api.get_users}, "GET"),
+    (r"/foodcoop/v1/getBalance", "public", {"POST": wallet_api.get_balance}, "POST"),
 ]
+# handlers that take the shop lock themselves, around their own steps
+UNLOCKED: frozenset[Handler] = frozenset({wallet_api.post_add_transaction})
+MANAGER_ROLES = frozenset({"administrator", "shop_manager", "foodcoop_manager"})
 ROUTES = [
     (re.compile(pattern, re.IGNORECASE), kind, handlers, allow)
     for pattern, kind, handlers, allow in _ROUTE_TABLE

@@ -14,7 +14,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from pot_bridge.sandbox.model import WALLET
-from pot_bridge.sandbox.state import ShopState
+from pot_bridge.sandbox.state import BRIDGE_USER_ID, ShopState
+from pot_bridge.sandbox.wallet import wall_time
 from pot_bridge.sandbox.wire import SITE_TZ
 
 SUPPLIERS = (
@@ -378,6 +379,11 @@ MEMBERS = [
     ("Anna", "Huber", "Limmatstrasse 150", "8005"),
 ]
 
+# bank deposits booked before the rounds (member id, CHF); member 11 has no
+# wallet rows, so the plugin shows no balance for her
+DEPOSITS = {2: 150, 3: 120, 4: 100, 5: 80, 6: 60, 7: 200, 8: 90, 9: 50, 10: 60}
+YEARLY_FEE_PAID = (2, 3, 7)
+
 # ids tests can rely on (seed_coop)
 SEED = {
     "round_a": 129,
@@ -491,6 +497,31 @@ def _members(state: ShopState, since: datetime) -> None:
     )
 
 
+def _wallet(state: ShopState, since: datetime) -> None:
+    """Deposits and yearly fees as an admin books them with postAddTransaction."""
+    wallet = state.wallet
+    for offset, (member, amount) in enumerate(DEPOSITS.items()):
+        when = since + timedelta(minutes=offset)
+        wallet.insert(
+            member,
+            Decimal(amount),
+            f"Einzahlung Bank {when.astimezone(SITE_TZ):%d.%m.%Y}",
+            BRIDGE_USER_ID,
+            wall_time(when),
+            "deposit",
+        )
+    for offset, member in enumerate(YEARLY_FEE_PAID):
+        when = since + timedelta(days=1, minutes=offset)
+        wallet.insert(
+            member,
+            Decimal(-wallet.fc_fee),
+            f"Jahresbeitrag  {when.astimezone(SITE_TZ).year}",
+            BRIDGE_USER_ID,
+            wall_time(when),
+            "yearly_fee",
+        )
+
+
 def seed_coop(now: datetime) -> ShopState:
     """The "Foodcoop Sandbox": 27 products, 10 members, round A closed, B open."""
     state = ShopState()
@@ -502,6 +533,7 @@ def seed_coop(now: datetime) -> ShopState:
     with _clock(state, at(days=200)):
         _catalog(state, at(days=200))
         _members(state, at(days=400))
+    _wallet(state, at(days=12))
     state.skip_post_ids(129)
     with _clock(state, at(days=9)):
         start_a, end_a = today - timedelta(days=8), today - timedelta(days=1)

@@ -37,7 +37,7 @@ from pot_bridge.sandbox.faults import (
 from pot_bridge.sandbox.oauth import OAuthError, OAuthVerifier, oauth_params_present
 from pot_bridge.sandbox.query import InvalidParams, Params, flat, php_params
 from pot_bridge.sandbox.reply import Reply, Request
-from pot_bridge.sandbox.routes import ANON, ROUTES
+from pot_bridge.sandbox.routes import ANON, MANAGER_ROLES, ROUTES, UNLOCKED
 from pot_bridge.sandbox.state import ShopState
 
 ALLOW_HEADERS = (
@@ -84,6 +84,8 @@ class SandboxShop:
         self.consumer_secret = consumer_secret
         self.app_user = app_user
         self.app_password = app_password
+        # WordPress users with an application password, by login
+        self.app_passwords = {app_user: app_password}
         self.host = host
         self.port = port
         self.read_only = read_only
@@ -144,6 +146,19 @@ class SandboxShop:
 
     # -- authentication and routing ---------------------------------------
 
+    def add_app_password(self, login: str, password: str) -> None:
+        """Give a WordPress user (a member, say) an application password."""
+        self.app_passwords[login] = password
+
+    def is_manager(self, login: str) -> bool:
+        """Whether the user has `edit_others_posts`, as manager routes demand."""
+        found = next(
+            (c for c in self.state.customers.values() if c.username == login), None
+        )
+        if found is None:
+            return login == self.app_user
+        return found.role in MANAGER_ROLES
+
     def _app_password_user(
         self, header: str, strict: bool
     ) -> tuple[str | None, Reply | None]:
@@ -153,7 +168,8 @@ class SandboxShop:
         except (IndexError, ValueError, binascii.Error):
             return None, None
         user, _colon, password = raw.partition(":")
-        if user != self.app_user:
+        expected = self.app_passwords.get(user)
+        if expected is None:
             if not strict:  # wc/v3 ignores Basic over http for other names
                 return None, None
             return None, Reply(
@@ -166,7 +182,7 @@ class SandboxShop:
                 ),
             )
         clean = re.sub(r"[^a-z\d]", "", password, flags=re.IGNORECASE)
-        if clean != re.sub(r"[^a-z\d]", "", self.app_password, flags=re.IGNORECASE):
+        if clean != re.sub(r"[^a-z\d]", "", expected, flags=re.IGNORECASE):
             return None, Reply(
                 401,
                 wire.error(
@@ -235,6 +251,8 @@ class SandboxShop:
                 user, failure = self._app_password_user(authorization, strict=False)
                 if failure:
                     return failure, False, None
+                if user is not None and not self.is_manager(user):
+                    user = None  # a member's password opens no wc/v3 route
         elif namespace == "foodcoop" and basic:
             user, failure = self._app_password_user(authorization, strict=True)
             if failure:
@@ -267,8 +285,8 @@ class SandboxShop:
                 user is not None,
                 allow,
             )
-        if user is None and method != "OPTIONS":
-            if kind == "rpc":
+        if user is None and method != "OPTIONS" and kind != "public":
+            if kind in ("rpc", "mgr"):
                 return (
                     Reply(
                         401,
@@ -283,6 +301,18 @@ class SandboxShop:
                 )
             code, message = ANON.get((kind, method)) or ANON[(kind, "GET")]
             return Reply(401, wire.error(code, message, 401)), False, None
+        if kind == "mgr" and user is not None and not self.is_manager(user):
+            return (
+                Reply(
+                    403,
+                    wire.error(
+                        "rest_forbidden", "Sorry, you are not allowed to do that.", 403
+                    ),
+                ),
+                True,
+                None,
+            )
+        authed = user is not None or kind != "public"
 
         if method in WRITES:
             with self._log_lock:
@@ -298,15 +328,19 @@ class SandboxShop:
                             "rest_invalid_json", "Invalid JSON body passed.", 400
                         ),
                     ),
-                    True,
+                    authed,
                     allow,
                 )
+        ids = [int(g) for g in match.groups()]
         try:
-            with self.state.lock:
-                reply = handler(req, *(int(g) for g in match.groups()))
+            if handler in UNLOCKED:
+                reply = handler(req, *ids)
+            else:
+                with self.state.lock:
+                    reply = handler(req, *ids)
         except InvalidParams as bad:
             reply = Reply(400, bad.body())
-        return reply, True, allow
+        return reply, authed, allow if reply.allow else None
 
     # -- response shaping --------------------------------------------------
 

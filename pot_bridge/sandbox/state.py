@@ -31,6 +31,7 @@ from pot_bridge.sandbox.model import (
     Round,
     round_money,
 )
+from pot_bridge.sandbox.wallet import Wallet
 
 GATEWAY_TITLES = {
     WALLET: "Foodcoop Guthaben",
@@ -75,6 +76,8 @@ class ShopState:
         self.ignores_refund_lines = False
         # HPOS shops whose orders/<id>/refunds answers [] (T-07).
         self.hides_order_refunds = False
+        # the POT wallet table; wallet-paid checkouts and refunds write to it
+        self.wallet = Wallet()
 
     # -- ids and time ---------------------------------------------------
 
@@ -293,6 +296,7 @@ class ShopState:
         via: str,
         status: str,
         created: datetime | None,
+        replaces: Order | None = None,
     ) -> Order:
         when = (created or self.now()).astimezone(UTC).replace(microsecond=0)
         order_id = self._post_id()
@@ -321,6 +325,7 @@ class ShopState:
                 order.tax_line_ids[line.tax_class] = self._item_id()
         self._stamp_status_dates(order, when)
         self.orders[order.id] = order
+        self.wallet.charge(order, replaces)
         return order
 
     def _stamp_status_dates(self, order: Order, when: datetime) -> None:
@@ -399,13 +404,17 @@ class ShopState:
             round_id = old.meta_value("bestellrunde_id")
             self.set_status(old_order_id, "cancelled")
             self.trash(old_order_id)
-            return self.add_order(
+            new = self._add_order(
                 old.customer_id,
                 items,
                 round_id=int(round_id) if round_id else None,
                 payment_method=old.payment_method,
                 via="checkout",
+                status="processing",
+                created=None,
+                replaces=old,
             )
+            return self._order_json(new)
 
     # -- refunds ----------------------------------------------------------
 
@@ -496,6 +505,10 @@ class ShopState:
         refund.tax_line_id = self._item_id()
         order.refunds.append(refund)
         self.refunds[refund.id] = refund
+        if refunded_payment:  # the gateway's process_refund credits the wallet
+            self.wallet.refund(
+                order, refund.amount, reason, refund.refunded_by, refund.created
+            )
         if amount == remaining:
             order.status = "refunded"
         if bump:
