@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from pot_bridge import delivery, outbox, problems
 from pot_bridge import log as logging_setup
 from pot_bridge.bridge import Bridge
+from pot_bridge.catalog.labels import labels_pdf, sheets
 from pot_bridge.catalog.snapshot import problems_of
 from pot_bridge.catalog.table import plan_table, push_report
 from pot_bridge.config import Settings, load
@@ -192,10 +193,39 @@ def _catalog(args: argparse.Namespace, bridge: Bridge) -> int:
     if args.catalog_command == "diff":
         print(plan_table(bridge.catalog_plan(args.coop)))
         return 0
+    if args.catalog_command == "labels":
+        return _labels(args, bridge)
     plan, pushed = bridge.catalog_push(args.coop)
     print(plan_table(plan))
     print(push_report(pushed))
     return 1 if pushed.failed or pushed.error else 0
+
+
+def _labels(args: argparse.Namespace, bridge: Bridge) -> int:
+    """Shelf labels of what the coop carries, as a PDF to print."""
+    coop = bridge.settings.coop(args.coop)
+    labels = bridge.catalog_labels(coop.slug)
+    if not labels:
+        print(
+            f"pot-bridge: coop {coop.slug!r} carries no available product: "
+            "no labels written",
+            file=sys.stderr,
+        )
+        return 1
+
+    out = Path(args.out or f"labels-{coop.slug}.pdf")
+    try:
+        out.write_bytes(labels_pdf(labels, coop, coop.language))
+    except OSError as exc:
+        print(f"pot-bridge: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    pages = sheets(len(labels))
+    print(
+        f"wrote {len(labels)} labels to {out.resolve()} "
+        f"({pages} A4 {'sheet' if pages == 1 else 'sheets'} of 24)"
+    )
+
+    return 0
 
 
 def status_text(bridge: Bridge) -> str:
@@ -354,6 +384,13 @@ def _parser() -> argparse.ArgumentParser:
         ("push", "write the changes to the coop's shop"),
     ):
         steps.add_parser(name, help=text).add_argument("coop")
+    labels = steps.add_parser(
+        "labels", help="a PDF of shelf labels with QR codes, 24 to an A4 sheet"
+    )
+    labels.add_argument("coop")
+    labels.add_argument(
+        "--out", help="the PDF to write (default: labels-COOP.pdf in this folder)"
+    )
     demo = commands.add_parser("demo", help="one run on the sandbox shop, mail to disk")
     demo.add_argument("--state-dir", default="var/demo")
     demo.add_argument("--keep-running", action="store_true")
