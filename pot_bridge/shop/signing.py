@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from secrets import token_hex
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -75,11 +76,24 @@ def plain_url(url: str, pairs: Iterable[tuple[str, str]]) -> str:
     return f"{url}?{query}" if query else url
 
 
+class _OAuth(OAuth):
+    """The package's signer with a nonce from the OS's random source.
+
+    The package draws its nonce from 10^8 values; a shop refuses a nonce it saw
+    recently, and across thousands of requests a collision would read as an
+    authentication failure.
+    """
+
+    @staticmethod
+    def generate_nonce() -> str:
+        return token_hex(16)
+
+
 def signed_url(
     url: str, pairs: Iterable[tuple[str, str]], key: str, secret: str, method: str
 ) -> str:
     """A freshly signed URL (new nonce and timestamp): never reuse one."""
-    oauth = OAuth(
+    oauth = _OAuth(
         plain_url(url, pairs), key, secret, version=WC_NAMESPACE, method=method.upper()
     )
     return str(oauth.get_oauth_url())

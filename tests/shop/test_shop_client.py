@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -21,7 +21,7 @@ from pot_bridge.errors import (
     ShopUnavailable,
 )
 from pot_bridge.shop import PluginClient, ShopClient, ShopRedirected
-from pot_bridge.shop.signing import redact
+from pot_bridge.shop.signing import redact, signed_url
 
 BASE = "http://127.0.0.1:9"
 ORDERS = f"{BASE}/wp-json/wc/v3/orders"
@@ -512,3 +512,17 @@ def test_redact_removes_signed_parameters_and_basic_headers() -> None:
     assert "dXNlcjpwYXNzd29yZA" not in cleaned
     assert "abc123" not in cleaned
     assert "page=2" in cleaned
+
+
+def test_oauth_nonces_do_not_repeat() -> None:
+    """A shop refuses a nonce it saw lately: thousands of requests, no repeat."""
+    urls = [
+        signed_url(
+            "http://127.0.0.1:1/wp-json/wc/v3/products", [], "ck_x", "cs_y", "GET"
+        )
+        for _ in range(5000)
+    ]
+    nonces = {parse_qs(urlsplit(url).query)["oauth_nonce"][0] for url in urls}
+
+    assert len(nonces) == 5000
+    assert all(len(nonce) == 32 for nonce in nonces)
