@@ -11,6 +11,7 @@ catalog, so one bad product never hides the others.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Literal, NamedTuple, Protocol
@@ -35,7 +36,12 @@ def _refuse_float(value: object) -> object:
         raise ValueError(  # noqa: TRY004 (pydantic reports ValueErrors)
             "must be a decimal string, not a floating-point number"
         )
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise ValueError("must be written like 4.80 (digits, a point, decimals)")
     return value
+
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 class CentralProducer(BaseModel):

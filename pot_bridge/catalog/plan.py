@@ -22,7 +22,7 @@ planning alone writes nothing, neither in the shop nor in the store.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pot_bridge.catalog.carry import (
@@ -281,13 +281,21 @@ class _Planner:
         *,
         adopt: bool,
     ) -> Step | None:
-        """Out of stock and hidden; no other field is written meanwhile."""
+        """Out of stock and hidden; no other field is written meanwhile.
+
+        A product that left the catalog is taken off sale even where the coop
+        had taken its availability over: that was about a product still sold.
+        """
         step = Step(
             pot_id, product.name, "outlist", product.id, product.sku, listed=False
         )
         values: dict[str, Value] = {}
         if "availability" in self.carry.fields:
             values["availability"] = availability(False, product.manages_stock)
+        if item is not None and "availability" in item.owned:
+            item = replace(
+                item, owned=tuple(f for f in item.owned if f != "availability")
+            )
         self.compare(step, values, item, product)
         if adopt:
             step.changes += self.identity(pot_id, product)

@@ -125,6 +125,8 @@ def _loads(text: str) -> Any:
         return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
     except json.JSONDecodeError:
         raise NotJson("cut-off or malformed JSON") from None
+    except RecursionError:
+        raise NotJson("JSON nested too deeply to be an answer") from None
 
 
 def excerpt(raw: bytes, secrets: tuple[str, ...] = ()) -> str:

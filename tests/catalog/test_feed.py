@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from pot_bridge.catalog.errors import (
     CatalogBadResponse,
@@ -372,3 +373,9 @@ def test_a_304_to_an_unconditional_request_is_refused(server: FeedServer) -> Non
         fetch(source(server.url), None)
 
     assert "answered 304 to a request that was not conditional" in str(caught.value)
+
+
+@pytest.mark.parametrize("price", ["1e3", "4,80", " 4.80x", "Infinity"])
+def test_a_price_not_written_like_a_price_is_refused(price: str) -> None:
+    with pytest.raises(ValidationError, match=r"must be written like 4\.80"):
+        CentralProduct(pot_id="1", producer_id="p", name="Brot", price=price)

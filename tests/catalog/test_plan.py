@@ -312,6 +312,23 @@ def test_product_no_longer_carried_is_out_listed_only() -> None:
     } == changes(step)
 
 
+def test_product_leaving_the_catalog_is_out_listed_though_the_coop_owned_stock() -> (
+    None
+):
+    """The coop took availability over while it sold the product; gone is gone."""
+    item = pushed_item(owned=("availability",))
+
+    step = only(plan_of([shop_product()], item, central(price="26.00"), producers=[]))
+
+    assert "outlist" == step.action
+    assert {
+        "availability": (
+            {"stock_status": "instock", "catalog_visibility": "visible"},
+            {"stock_status": "outofstock", "catalog_visibility": "hidden"},
+        )
+    } == changes(step)
+
+
 def test_stock_counted_by_the_shop_leaves_the_stock_status_alone() -> None:
     managed = shop_product(manage_stock=True, stock_status="outofstock")
 

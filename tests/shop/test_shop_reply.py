@@ -92,3 +92,11 @@ def test_5xx_with_a_numeric_data_field() -> None:
 
     assert isinstance(error, ShopUnavailable)
     assert "woocommerce_rest_cannot_create_order_refund" in str(error)
+
+
+def test_json_nested_too_deeply_is_not_an_answer() -> None:
+    """A hostile body must give a clear error, not a RecursionError."""
+    deep = b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    with pytest.raises(NotJson, match="nested too deeply"):
+        decode_json(deep)
