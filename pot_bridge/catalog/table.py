@@ -32,7 +32,7 @@ def plan_table(plan: Plan) -> str:
     text += [f"! not in the central catalog: {name}" for name in plan.unknown]
     text += [f"! unreadable in the shop: {problem}" for problem in plan.problems]
     if not rows:
-        return "\n".join(text)
+        return _printable("\n".join(text))
 
     widths = [
         min(max(len(row[i]) for row in [HEADER, *rows]), WIDEST_NAME) for i in range(4)
@@ -42,7 +42,7 @@ def plan_table(plan: Plan) -> str:
         text.append(_line(row, widths))
         text += [" " * (widths[0] + 2) + f"! {note}" for note in notes.get(index, [])]
 
-    return "\n".join(text)
+    return _printable("\n".join(text))
 
 
 def push_report(pushed: Pushed) -> str:
@@ -63,7 +63,7 @@ def push_report(pushed: Pushed) -> str:
     if pushed.error:
         lines.append(f"stopped early: {pushed.error}")
 
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
 
 
 def _summary(plan: Plan) -> str:
@@ -125,3 +125,8 @@ def _line(row: tuple[str, ...], widths: list[int]) -> str:
     cells = [row[i].ljust(widths[i]) for i in range(4)]
 
     return "  ".join([*cells, row[4]]).rstrip()
+
+
+def _printable(text: str) -> str:
+    """Names from the feed must not break the table or steer the terminal."""
+    return "".join(c if c.isprintable() or c == "\n" else " " for c in text)

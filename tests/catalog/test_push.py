@@ -209,6 +209,20 @@ def test_second_push_of_the_same_catalog_writes_nothing(
     assert "nothing to write" in plan_table(plan)
 
 
+def test_the_plan_table_keeps_control_characters_off_the_terminal(
+    bridge: Bridge,
+) -> None:
+    """A name from the feed must not retitle or recolour the admin's terminal."""
+    hostile = "Bergkäse \x1b]0;pwned\x07\x1b[31mrot"
+
+    plan = bridge.catalog_plan("sandbox", central(**{"10452": {"name": hostile}}))
+    table = plan_table(plan)
+
+    assert "Bergkäse" in table
+    assert "\x1b" not in table
+    assert "\x07" not in table
+
+
 # -- changes ----------------------------------------------------------------------
 
 
