@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from pot_bridge import documents, outbox, pdf
 from pot_bridge.config import CoopConfig, ProducerConfig, Settings
-from pot_bridge.group_order import GroupOrderView, ProductTotal
+from pot_bridge.group_order import GroupOrderView, ProductTotal, empty_view
 from pot_bridge.group_order_store import stored_lines
 from pot_bridge.money import ZERO
 from pot_bridge.store.schema import ConsolidatedOrder, GroupOrder, Round
@@ -184,22 +184,11 @@ def _one_day(
 
 def view_of(coop: CoopConfig, round_: Round, row: GroupOrder) -> GroupOrderView:
     """A coop's pooled group order as it was stored."""
-    contact = coop.producer(row.producer)
     lines = stored_lines(row)
-    return GroupOrderView(
-        coop_slug=coop.slug,
-        coop_name=coop.name,
-        coop_email=coop.admin_email,
-        producer=row.producer,
-        round_key=round_.key,
-        round_name=round_.name,
-        closes_at=round_.closes_at,
-        distribution_day=round_.distribution_day,
+    return replace(
+        empty_view(coop, round_, row.producer),
         lines=lines,
         total=sum((line.amount for line in lines), ZERO),
-        coop_address=tuple(coop.address),
-        pickup_place=coop.pickup_place,
-        note=contact.note if contact else "",
     )
 
 

@@ -10,7 +10,8 @@ is kept up to date too, and any new shortfall is queued for a refund.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -20,10 +21,9 @@ from sqlalchemy.orm import Session
 from pot_bridge import problems, producer_mail, shortfall
 from pot_bridge.close import HANDED_OUT, place
 from pot_bridge.config import CoopConfig
-from pot_bridge.group_order import Deliveries, GroupOrderView, build
+from pot_bridge.group_order import Deliveries, GroupOrderView, build, empty_view
 from pot_bridge.group_order_store import content_hash, stored_lines, update
 from pot_bridge.minimum import cancel
-from pot_bridge.money import ZERO
 from pot_bridge.store.schema import Delivery, GroupOrder, Order, Refund, Round
 
 log = structlog.get_logger(__name__)
@@ -110,7 +110,7 @@ def correct_round(
     views = {view.producer: view for view in built.views}
 
     for row in list(round_.group_orders):
-        view = views.pop(row.producer, None) or empty(coop, round_, row)
+        view = views.pop(row.producer, None) or empty_view(coop, round_, row.producer)
         if row.status == "cancelled":
             view = cancel(view)
         _correct_one(session, coop, round_, row, view, now, result)
@@ -121,19 +121,28 @@ def correct_round(
         result.producers.append(view.producer)
     session.flush()
 
-    distribution_update(session, coop, round_, now)
+    distribution_update(session, coop, round_, now, built.views)
     return result
 
 
 def distribution_update(
-    session: Session, coop: CoopConfig, round_: Round, now: datetime
+    session: Session,
+    coop: CoopConfig,
+    round_: Round,
+    now: datetime,
+    built: Sequence[GroupOrderView] | None = None,
 ) -> bool:
-    """Queue the distribution list again if who collects what has changed."""
+    """Queue the distribution list again if who collects what has changed.
+
+    `built` is the whole round as just built, when the caller has it.
+    """
     session.flush()
     session.expire(round_, ["group_orders"])
     handed = {g.producer for g in round_.group_orders if g.status in HANDED_OUT}
-    built = build(session, coop, round_, deliveries=deliveries_of(session, round_))
-    views = [view for view in built.views if view.producer in handed]
+    if built is None:
+        deliveries = deliveries_of(session, round_)
+        built = build(session, coop, round_, deliveries=deliveries).views
+    views = [view for view in built if view.producer in handed]
     return producer_mail.queue_distribution(session, coop, round_.key, views, now)
 
 
@@ -173,27 +182,6 @@ def _correct_one(
         )
 
 
-def empty(coop: CoopConfig, round_: Round, row: GroupOrder) -> GroupOrderView:
-    """A producer's group order once every line of it was refunded or cancelled."""
-    contact = coop.producer(row.producer)
-    return GroupOrderView(
-        coop_slug=coop.slug,
-        coop_name=coop.name,
-        coop_email=coop.admin_email,
-        producer=row.producer,
-        round_key=round_.key,
-        round_name=round_.name,
-        closes_at=round_.closes_at,
-        distribution_day=round_.distribution_day,
-        lines=(),
-        total=ZERO,
-        coop_address=tuple(coop.address),
-        pickup_place=coop.pickup_place,
-        note=contact.note if contact else "",
-        per_member=bool(contact and contact.packs_per_member),
-    )
-
-
 def decide_held(
     session: Session,
     coop: CoopConfig,
@@ -223,7 +211,7 @@ def decide_held(
         deliveries=deliveries_of(session, round_),
         producer=producer,
     )
-    view = built.views[0] if built.views else empty(coop, round_, row)
+    view = built.views[0] if built.views else empty_view(coop, round_, row.producer)
     if decision == "cancel":
         view = cancel(view)
         row.status = "cancelled"
@@ -275,30 +263,5 @@ def resend(
         deliveries=deliveries_of(session, round_),
         producer=producer,
     )
-    view = built.views[0] if built.views else empty(coop, round_, row)
-    view = replace(view)
-    number = _resends(session, coop, round_, producer) + 1
-    subject, body = producer_mail.documents.producer_email(
-        view, contact.language, zone=coop.zone
-    )
-    producer_mail.outbox.enqueue(
-        session,
-        key=f"{producer_mail.order_key(view)}:resend{number}",
-        coop=coop.slug,
-        recipient=contact.email,
-        subject=subject,
-        body=body,
-        attachments=producer_mail.attachments(view, contact, coop),
-        now=now,
-    )
-    return number
-
-
-def _resends(session: Session, coop: CoopConfig, round_: Round, producer: str) -> int:
-    from pot_bridge.store.schema import OutboxMessage
-
-    prefix = f"group-order:{coop.slug}:{round_.key}:{producer}:resend"
-    return int(
-        session.scalar(select(func.count()).where(OutboxMessage.key.startswith(prefix)))
-        or 0
-    )
+    view = built.views[0] if built.views else empty_view(coop, round_, row.producer)
+    return producer_mail.queue_resend(session, coop, view, contact, now)

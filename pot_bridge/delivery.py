@@ -125,7 +125,7 @@ def _quantity(text: str, where: str) -> Decimal:
             f"{where}: {text!r} is not a quantity (0 to 1000000, at most three "
             "decimals)"
         )
-    return value.quantize(Decimal("0.001")).normalize() + 0
+    return value
 
 
 def enter(

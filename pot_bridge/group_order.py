@@ -278,6 +278,17 @@ def _view(
 
     lines.sort(key=lambda p: (p.name.casefold(), p.sku))
     shares.sort(key=lambda s: (s.pickup_place, s.member_name.casefold(), s.name))
+    return replace(
+        empty_view(coop, round_, producer),
+        lines=tuple(lines),
+        total=sum((p.amount for p in lines), ZERO),
+        shares=tuple(shares),
+    )
+
+
+def empty_view(coop: CoopConfig, round_: Round, producer: str) -> GroupOrderView:
+    """A producer's group order with nothing in it: who, for which round, where."""
+    contact = coop.producer(producer)
     return GroupOrderView(
         coop_slug=coop.slug,
         coop_name=coop.name,
@@ -287,9 +298,8 @@ def _view(
         round_name=round_.name,
         closes_at=round_.closes_at,
         distribution_day=round_.distribution_day,
-        lines=tuple(lines),
-        total=sum((p.amount for p in lines), ZERO),
-        shares=tuple(shares),
+        lines=(),
+        total=ZERO,
         coop_address=tuple(coop.address),
         pickup_place=coop.pickup_place,
         note=contact.note if contact else "",

@@ -109,6 +109,14 @@ def enqueue(
     return message
 
 
+def count_keys(session: Session, prefix: str) -> int:
+    """How many mails were ever queued under keys starting with `prefix`."""
+    found = session.scalar(
+        select(func.count()).where(OutboxMessage.key.startswith(prefix))
+    )
+    return int(found or 0)
+
+
 def exists(session: Session, key: str) -> bool:
     """Whether a mail with this key was ever queued (sent or not)."""
     return _by_key(session, key) is not None

@@ -92,6 +92,31 @@ def queue_order(
     )
 
 
+def queue_resend(
+    session: Session,
+    coop: CoopConfig,
+    view: GroupOrderView,
+    contact: ProducerConfig,
+    now: datetime,
+) -> int:
+    """The producer's current order once more, by an admin's hand; its number."""
+    assert contact.email is not None
+    prefix = f"{order_key(view)}:resend"
+    number = outbox.count_keys(session, prefix) + 1
+    subject, body = documents.producer_email(view, contact.language, zone=coop.zone)
+    outbox.enqueue(
+        session,
+        key=f"{prefix}{number}",
+        coop=coop.slug,
+        recipient=contact.email,
+        subject=subject,
+        body=body,
+        attachments=attachments(view, contact, coop),
+        now=now,
+    )
+    return number
+
+
 def queue_correction(
     session: Session,
     coop: CoopConfig,
