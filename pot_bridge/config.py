@@ -32,6 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from pot_bridge.bank.reference import is_iban, is_qr_iban
 from pot_bridge.errors import ConfigError
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -201,6 +202,78 @@ class CoopCatalog(Strict):
     batch_size: int = Field(default=50, ge=1, le=100)
 
 
+class JournalAccounts(Strict):
+    """The bookkeeper's account numbers for the journal export (a Swiss chart
+    of accounts, KMU-Kontenrahmen, by default)."""
+
+    bank: str = "1020"
+    members: str = "2030"
+    sales: str = "3200"
+    refunds: str = "3290"
+    fees: str = "3400"
+    corrections: str = "3809"
+
+
+class CoopCredit(Strict):
+    """Members' prepaid credit: where the book is, how top-ups arrive, reminders."""
+
+    # "plugin": the POT plugin's wallet holds the credit and the ledger proves it;
+    # "ledger": a shop without the plugin, the bridge's ledger is the book
+    mode: Literal["plugin", "ledger"] = "plugin"
+    # orders paid with these payment methods are paid from credit
+    payment_methods: list[str] = ["foodcoop_guthaben"]
+    # the WordPress user id the bridge books wallet rows as (`created_by`)
+    bridge_user_id: int = Field(default=0, ge=0)
+    # the coop's account members pay top-ups into: a QR-IBAN takes QR references
+    # (QRR), a normal IBAN creditor references (SCOR, RF…)
+    iban: str | None = Field(default=None, pattern=r"^CH[0-9]{7}[0-9A-Z]{12}$")
+    # what begins every reference: digits for QRR, letters for SCOR
+    reference_prefix: str = Field(default="", pattern=r"^([0-9]{0,16}|[A-Z]{0,10})$")
+    # a folder the daemon reads camt.053/054 files from (read files move to done/)
+    bank_folder: Path | None = None
+    # a member below this balance gets a reminder with their QR-bill
+    low_balance: Decimal | None = Field(default=None, ge=0, le=100_000)
+    # at most one reminder per member in this many days
+    reminder_days: int = Field(default=7, ge=1, le=365)
+    # when the nightly reconciliation runs, local time
+    reconcile_at: time = time(2, 30)
+    # ledger mode: the customer meta key the balance is published under
+    balance_meta_key: str = Field(default="pot_credit_balance", min_length=1)
+    accounts: JournalAccounts = JournalAccounts()
+
+    @field_validator("iban", mode="before")
+    @classmethod
+    def _compact_iban(cls, value: object) -> object:
+        return value.replace(" ", "").upper() if isinstance(value, str) else value
+
+    @field_validator("iban")
+    @classmethod
+    def _iban_check_digits(cls, value: str | None) -> str | None:
+        if value is not None and not is_iban(value):
+            raise ValueError("is not an IBAN: its check digits do not hold")
+        return value
+
+    @model_validator(mode="after")
+    def _prefix_fits_iban(self) -> CoopCredit:
+        if self.iban is None:
+            return self
+        if is_qr_iban(self.iban) and self.reference_prefix.isalpha():
+            raise ValueError(
+                "a QR-IBAN takes QR references: reference_prefix must be digits"
+            )
+        if not is_qr_iban(self.iban) and self.reference_prefix.isdigit():
+            raise ValueError(
+                "a normal IBAN takes creditor references (RF…): reference_prefix "
+                "must be letters"
+            )
+        return self
+
+    @property
+    def uses_qrr(self) -> bool:
+        """Top-ups carry QR references (a QR-IBAN), not RF creditor references."""
+        return self.iban is not None and is_qr_iban(self.iban)
+
+
 class CoopConfig(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
     name: str = Field(min_length=1)
@@ -230,6 +303,8 @@ class CoopConfig(Strict):
     gateway_refunds: bool = False
     # what the coop carries of the central catalog (none: no catalog push)
     catalog: CoopCatalog | None = None
+    # members' prepaid credit (ledger, top-ups, reconciliation)
+    credit: CoopCredit = CoopCredit()
     producers: list[ProducerConfig] = Field(default=[], alias="producer")
 
     consumer_key: SecretStr | None = Field(default=None, exclude=True)

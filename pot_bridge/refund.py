@@ -105,6 +105,7 @@ def upsert_refund_raw(
         created=refund.date_created_gmt,
         lines=lines,
         now=now,
+        refunded_payment=refund.refunded_payment,
     )
     problems.resolve(
         session,
@@ -126,8 +127,12 @@ def upsert_refund(
     created: datetime | None,
     lines: Iterable[tuple[int, int | None, Decimal, Decimal]],
     now: datetime,
+    refunded_payment: bool | None = None,
 ) -> None:
-    """Mirror one refund by its id; refunds cannot be edited, only detailed."""
+    """Mirror one refund by its id; refunds cannot be edited, only detailed.
+
+    `refunded_payment` is None where only the order's summary was seen.
+    """
     row = session.scalars(
         select(RefundRow).where(
             RefundRow.coop == coop, RefundRow.refund_id == refund_id
@@ -143,6 +148,8 @@ def upsert_refund(
     elif row.lines and not new_lines:
         return
     row.amount, row.reason, row.synced_at = amount, reason, now
+    if refunded_payment is not None:
+        row.refunded_payment = refunded_payment
     row.created_gmt = created or row.created_gmt
     row.lines = merge_rows(row.lines, new_lines, key="line_id")
     session.flush()

@@ -167,3 +167,22 @@ def member_of_message(text: str | None) -> int | None:
     found = {int(number) for number in _IN_PARENS.findall(plain, keyword.end())}
 
     return found.pop() if len(found) == 1 else None
+
+
+def is_iban(text: str) -> bool:
+    """A Swiss or Liechtenstein IBAN (spaces ignored) whose check digits hold."""
+    iban = _compact(text)
+    if not re.fullmatch(r"(CH|LI)[0-9]{7}[0-9A-Z]{12}", iban, re.ASCII):
+        return False
+
+    return _mod97(iban[4:] + iban[:4]) == 1
+
+
+def is_qr_iban(text: str) -> bool:
+    """A QR-IBAN: its institution id (positions 5 to 9) is 30000 to 31999.
+
+    Payments to it must carry a QR reference (QRR); a normal IBAN takes SCOR.
+    """
+    iban = _compact(text)
+
+    return is_iban(iban) and 30000 <= int(iban[4:9]) <= 31999

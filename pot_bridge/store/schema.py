@@ -146,6 +146,9 @@ class Refund(Base):
     order_id: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[Decimal] = mapped_column(Rappen())
     reason: Mapped[str] = mapped_column(Text, default="")
+    # the shop's `refunded_payment`: the gateway paid it back (for the POT
+    # wallet: credited the member); None for refunds pulled before it was kept
+    refunded_payment: Mapped[bool | None] = mapped_column(Boolean)
     created_gmt: Mapped[datetime | None] = mapped_column(UtcDateTime())
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -525,3 +528,145 @@ class Posting(Base):
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
     account: Mapped[LedgerAccount] = relationship()
+
+
+class BankCredit(Base):
+    """A credit read from a bank file (camt.053/054): a possible member top-up.
+
+    Keyed by the account's IBAN and the bank's reference, so reading a file again
+    adds nothing. `status`: `review` (no member, or a doubt; an admin decides),
+    `matched` (a member, not yet booked), `booked` (in the ledger; the wallet
+    row is a `WalletWrite` keyed by `entry_key`), `ignored` (not a top-up).
+    """
+
+    __tablename__ = "bank_credit"
+    __table_args__ = (
+        UniqueConstraint("coop", "iban", "bank_ref"),
+        Index("ix_bank_credit_status", "coop", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    iban: Mapped[str] = mapped_column(String(34))
+    bank_ref: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+    currency: Mapped[str] = mapped_column(String(3), default="CHF")
+    booked_on: Mapped[date | None] = mapped_column(Date)
+    value_on: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text, default="")
+    debtor: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(400), default="")
+    member: Mapped[int | None] = mapped_column(BigInteger)
+    matched_by: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    entry_key: Mapped[str | None] = mapped_column(String(200))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class WalletWrite(Base):
+    """A row the bridge must add to the plugin's wallet exactly once.
+
+    Stored in the transaction that books its ledger entry, before the shop is
+    asked; `key` (the entry's key) is written into the row's details, so after
+    a crash the member's rows tell whether the shop already holds it.
+    `status`: `pending`, `written` (`row_id` set) or `failed` (`last_error`).
+    """
+
+    __tablename__ = "wallet_write"
+    __table_args__ = (
+        UniqueConstraint("coop", "key"),
+        Index("ix_wallet_write_status", "coop", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    member: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+    details: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    written_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WalletLink(Base):
+    """What one of the plugin's wallet rows was taken as: matched to a ledger
+    entry booked from the shop (`matched`), booked from the row itself
+    (`booked`), or neither yet (`unmatched`, a reconciliation finding)."""
+
+    __tablename__ = "wallet_link"
+    __table_args__ = (
+        UniqueConstraint("coop", "row_id"),
+        Index("ix_wallet_link_entry", "coop", "entry_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    member: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Rappen())
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    entry_key: Mapped[str | None] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Reconciliation(Base):
+    """One reconciliation of a coop's credit: the ledger against the shop."""
+
+    __tablename__ = "reconciliation"
+    __table_args__ = (Index("ix_reconciliation_coop", "coop", "ran_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    wallet_rows: Mapped[int] = mapped_column(Integer, default=0)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    findings: Mapped[list[ReconciliationFinding]] = relationship(
+        back_populates="run", order_by="ReconciliationFinding.id"
+    )
+
+
+class ReconciliationFinding(Base):
+    """Something that does not add up, with its exact amount and, where one
+    fits, the correction proposed for the member (`correction`, + credits)."""
+
+    __tablename__ = "reconciliation_finding"
+    __table_args__ = (Index("ix_reconciliation_finding_run", "run_pk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("reconciliation.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    member: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[Decimal | None] = mapped_column(Rappen())
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    correction: Mapped[Decimal | None] = mapped_column(Rappen())
+    correction_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+
+    run: Mapped[Reconciliation] = relationship(back_populates="findings")
+
+
+class PublishedBalance(Base):
+    """Ledger mode: the balance last written to a member's customer meta_data."""
+
+    __tablename__ = "published_balance"
+    __table_args__ = (UniqueConstraint("coop", "member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop: Mapped[str] = mapped_column(String(64))
+    member: Mapped[int] = mapped_column(BigInteger)
+    balance: Mapped[Decimal] = mapped_column(Rappen())
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
