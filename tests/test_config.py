@@ -166,3 +166,32 @@ def test_single_bracket_coop_table_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"\[\[coop\]\]"):
         load(path, SECRETS)
+
+
+def test_example_credit_section_reads_as_a_qr_iban_with_qr_references() -> None:
+    credit = load(EXAMPLE, SECRETS).coop("nord").credit
+
+    assert "CH4431999123000889012" == credit.iban
+    assert credit.uses_qrr
+    assert "1020" == credit.accounts.bank
+
+
+@pytest.mark.parametrize(
+    ("credit", "words"),
+    [
+        ('iban = "CH4431999123000889013"', "check digits"),
+        ('iban = "CH4431999123000889012"\nreference_prefix = "NORD"', "digits"),
+        ('iban = "CH9300762011623852957"\nreference_prefix = "21"', "letters"),
+        ('mode = "wallet"', "mode"),
+    ],
+)
+def test_a_wrong_credit_setting_is_named(
+    tmp_path: Path, credit: str, words: str
+) -> None:
+    path = write(tmp_path, MINIMAL + "[coop.credit]\n" + credit + "\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load(path, SECRETS)
+
+    assert "credit" in str(caught.value)
+    assert words in str(caught.value)
