@@ -257,9 +257,10 @@ class CoopCredit(Strict):
     def _prefix_fits_iban(self) -> CoopCredit:
         if self.iban is None:
             return self
-        if is_qr_iban(self.iban) and self.reference_prefix.isalpha():
+        if is_qr_iban(self.iban) and not self.reference_prefix.isdigit():
             raise ValueError(
-                "a QR-IBAN takes QR references: reference_prefix must be digits"
+                "a QR-IBAN takes QR references: reference_prefix must be 1 to 16 "
+                "digits (the start of every member's reference)"
             )
         if not is_qr_iban(self.iban) and self.reference_prefix.isdigit():
             raise ValueError(

@@ -13,6 +13,7 @@ TEMPLATES = [
     "minimum_email",
     "distribution_email",
     "consolidated_email",
+    "reminder_email",
 ]
 
 
