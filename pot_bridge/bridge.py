@@ -25,6 +25,8 @@ from pot_bridge.catalog.push import Pushed
 from pot_bridge.catalog.snapshot import Refreshed, catalog_of, latest, refresh
 from pot_bridge.close import Closed, close_round, prepare
 from pot_bridge.config import CoopConfig, Settings
+from pot_bridge.credit import ledger_mode, topup, wallet_write
+from pot_bridge.credit import orders as credit_orders
 from pot_bridge.errors import ConfigError, PotBridgeError, SkipItemError
 from pot_bridge.log import register_secret
 from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugin_rounds
@@ -48,6 +50,7 @@ class PollResult:
     closed: list[Closed] | None = None
     corrected: correction.Corrected | None = None
     refunds: shop_refund.Pushed | None = None
+    wallet: wallet_write.Flushed | None = None
     error: str | None = None
 
 
@@ -122,6 +125,7 @@ class Bridge:
             assigned=assignment.assigned,
             unassigned=assignment.unassigned,
         )
+        self.book_credit(slug)
         return result
 
     def close(self, slug: str, round_key: str | None = None) -> list[Closed]:
@@ -163,6 +167,7 @@ class Bridge:
             result.corrected = self.correct(slug)
             self.consolidate()
             result.refunds = self.push_refunds(slug)
+            result.wallet = self.settle_credit(slug)
         except PotBridgeError as exc:
             result.error = str(exc)
             log.error("coop.poll_failed", error=str(exc), kind=type(exc).__name__)
@@ -172,6 +177,35 @@ class Bridge:
         finally:
             structlog.contextvars.unbind_contextvars("coop")
         return result
+
+    def book_credit(self, slug: str) -> credit_orders.Booked:
+        """Book what the shop did to members' credit: orders paid from it, the
+        re-orders that replaced them, and refunds paid back to it."""
+        coop = self.settings.coop(slug)
+        with self.sessions.begin() as session:
+            booked = credit_orders.book_orders(session, coop, self.clock())
+        log.info(
+            "credit.orders_booked",
+            coop=slug,
+            debited=booked.debited,
+            replaced=booked.replaced,
+            refunded=booked.refunded,
+        )
+        return booked
+
+    def settle_credit(self, slug: str) -> wallet_write.Flushed | None:
+        """Read the coop's bank folder, then bring the shop up to date: write
+        the queued wallet rows, or in ledger mode publish changed balances."""
+        coop = self.settings.coop(slug)
+        if coop.credit.bank_folder is not None:
+            topup.watch_folder(self.sessions, coop, self.clock())
+        if coop.credit.mode == "ledger":
+            ledger_mode.publish_balances(
+                self.sessions, coop, self.client(coop), self.clock()
+            )
+            return None
+        plugin = PluginClient(self.client(coop))
+        return wallet_write.flush(self.sessions, coop, plugin, self.clock())
 
     def correct(self, slug: str) -> correction.Corrected:
         """Send corrections for closed rounds whose orders changed since."""

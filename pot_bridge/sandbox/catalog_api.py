@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -14,7 +15,7 @@ from pot_bridge.sandbox.formatting import (
     sanitize_title,
     term_name,
 )
-from pot_bridge.sandbox.model import Category, Product
+from pot_bridge.sandbox.model import Category, Customer, Product
 from pot_bridge.sandbox.product_writes import (
     SaveError,
     check_batch,
@@ -393,6 +394,80 @@ def get_customer(req: Request, customer_id: int) -> Reply:
             404, wire.error("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
         )
     return Reply(200, wire.customer_json(customer, req.base))
+
+
+def update_customer(req: Request, customer_id: int) -> Reply:
+    """PUT/POST/PATCH customers/<id>: writes `meta_data` as WC_Data does (the
+    sandbox keeps the other fields as they are) and stamps the modified date."""
+    customer = req.state.customers.get(customer_id)
+    if customer is None:
+        return Reply(
+            404, wire.error("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+        )
+    body = _body(req)
+    _check_customer(body)
+
+    for row in body.get("meta_data") or []:
+        if "key" in row and row["key"] is not None:
+            meta_id = php_int(row.get("id") or 0)
+            _update_customer_meta(customer, str(row["key"]), row.get("value"), meta_id)
+    customer.meta = [
+        [meta_id or req.state._meta_id(), key, _meta_stored(value)]
+        for meta_id, key, value in customer.meta
+        if value is not None
+    ]
+    customer.modified = req.state.now()
+
+    return Reply(200, wire.customer_json(customer, req.base))
+
+
+def _check_customer(body: dict[str, Any]) -> None:
+    if "meta_data" not in body:
+        return
+    bad = InvalidParams()
+    rows = body["meta_data"]
+    if not isinstance(rows, list):
+        bad.add("meta_data", "rest_invalid_type", "meta_data is not of type array.")
+    else:
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                message = f"meta_data[{index}] is not of type object."
+                bad.add("meta_data", "rest_invalid_type", message)
+                break
+    if bad.params:
+        raise bad
+
+
+def _update_customer_meta(
+    customer: Customer, key: str, value: object, meta_id: int
+) -> None:
+    """WC_Data::update_meta_data: the row of `meta_id`, else the first row of
+    the key (its other rows go), else a new row; a null value deletes."""
+    rows = customer.meta
+    if meta_id:
+        target = next((row for row in rows if row[0] == meta_id), None)
+    else:
+        matches = [row for row in rows if row[1] == key]
+        for row in matches[1:]:
+            row[2] = None
+        target = matches[0] if matches else None
+    if target is not None:
+        target[1], target[2] = key, value
+        return
+
+    for row in rows:  # an unknown id adds the key anew: its old rows go
+        if row[1] == key:
+            row[2] = None
+    rows.append([None, key, value])
+
+
+def _meta_stored(value: object) -> object:
+    """User meta reads back scalars as strings (true as "1", false as "")."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return value
 
 
 def get_bestellrunden(req: Request) -> Reply:

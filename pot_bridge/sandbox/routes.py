@@ -96,7 +96,15 @@ _ROUTE_TABLE: list[tuple[str, str, dict[str, Handler], str]] = [
         ITEM_ALLOW,
     ),
     (r"/wc/v3/customers", "list", {"GET": catalog_api.list_customers}, "GET, POST"),
-    (r"/wc/v3/customers/(\d+)", "item", {"GET": catalog_api.get_customer}, ITEM_ALLOW),
+    (
+        r"/wc/v3/customers/(\d+)",
+        "item",
+        {
+            "GET": catalog_api.get_customer,
+            **dict.fromkeys(("POST", "PUT", "PATCH"), catalog_api.update_customer),
+        },
+        ITEM_ALLOW,
+    ),
     (
         r"/foodcoop/v1/getBestellrunden",
         "rpc",
