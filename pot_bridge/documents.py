@@ -61,7 +61,7 @@ def group_order_csv(view: GroupOrderView, lang: Language = "de") -> bytes:
     rows.extend(_product_cells(line) for line in view.lines)
     rows.append(["", "", w["total"], "", "", "", "", "", _plain(view.total)])
 
-    return _csv(rows)
+    return spreadsheet_csv(rows)
 
 
 def member_csv(view: GroupOrderView, lang: Language = "de") -> bytes:
@@ -81,9 +81,9 @@ def member_csv(view: GroupOrderView, lang: Language = "de") -> bytes:
     for share in member_shares(view):
         texts = [share.member_name, place_of(share, view), share.sku]
         texts += [pot_ids.get(share.product_id, ""), share.name, share.unit]
-        rows.append([*map(_cell, texts), format_quantity(share.allocated)])
+        rows.append([*map(spreadsheet_cell, texts), format_quantity(share.allocated)])
 
-    return _csv(rows)
+    return spreadsheet_csv(rows)
 
 
 def consolidated_csv(views: Sequence[GroupOrderView], lang: Language = "de") -> bytes:
@@ -95,14 +95,15 @@ def consolidated_csv(views: Sequence[GroupOrderView], lang: Language = "de") -> 
     for product in combine(views):
         for view, line in product.parts:
             place = delivery_point(view)
-            rows.append([_cell(view.coop_name), _cell(place), *_product_cells(line)])
+            cells = [spreadsheet_cell(view.coop_name), spreadsheet_cell(place)]
+            rows.append([*cells, *_product_cells(line)])
         total = _product_cells(product.line)
         total[7] = ""  # prices can differ between coops
         rows.append([w["all_coops"], "", *total])
     grand = sum((view.total for view in views), ZERO)
     rows.append([w["total"], "", *[""] * 8, _plain(grand)])
 
-    return _csv(rows)
+    return spreadsheet_csv(rows)
 
 
 def producer_email(
@@ -115,7 +116,7 @@ def producer_email(
     require_lines(view)
     w = words(lang)
 
-    return _render(
+    return render_mail(
         "producer_email",
         lang,
         **_round_facts(view, lang, zone),
@@ -147,7 +148,7 @@ def correction_email(
         raise ValueError(f"a correction is numbered from 1, not {version}")
     w = words(lang)
 
-    return _render(
+    return render_mail(
         "correction_email",
         lang,
         **_round_facts(view, lang, zone),
@@ -183,7 +184,7 @@ def minimum_email(
     w = words(lang)
     quantity = sum((line.quantity for line in view.lines), ZERO)
 
-    return _render(
+    return render_mail(
         "minimum_email",
         lang,
         **_round_facts(view, lang, zone),
@@ -227,7 +228,7 @@ def distribution_email(
     ]
     members = {(h.customer_id, h.member) for h in handed}
 
-    return _render(
+    return render_mail(
         "distribution_email",
         lang,
         **_round_facts(first, lang, zone),
@@ -258,7 +259,7 @@ def consolidated_email(
     ]
     day = views[0].distribution_day
 
-    return _render(
+    return render_mail(
         "consolidated_email",
         lang,
         producer=views[0].producer,
@@ -309,7 +310,7 @@ def _product_cells(line: ProductTotal) -> list[str]:
     texts = [line.sku, line.pot_id, line.name, line.unit]
 
     return [
-        *map(_cell, texts),
+        *map(spreadsheet_cell, texts),
         "" if line.pack_size is None else format_quantity(line.pack_size),
         "" if line.packs is None else format_quantity(line.packs),
         format_quantity(line.quantity),
@@ -318,7 +319,8 @@ def _product_cells(line: ProductTotal) -> list[str]:
     ]
 
 
-def _csv(rows: Iterable[Sequence[str]]) -> bytes:
+def spreadsheet_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows as UTF-8 with BOM, `;` and CR LF: what Swiss Excel opens as is."""
     out = io.StringIO()
     csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
 
@@ -329,7 +331,8 @@ def _plain(amount: Decimal) -> str:
     return f"{round_chf(amount):f}"
 
 
-def _cell(text: str) -> str:
+def spreadsheet_cell(text: str) -> str:
+    """`text` with a leading `'` where a spreadsheet would run it as a formula."""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -365,7 +368,7 @@ def _command(action: str, view: GroupOrderView) -> str:
     return shlex.join([*words_, view.producer])
 
 
-def _render(name: str, lang: str, **context: object) -> tuple[str, str]:
+def render_mail(name: str, lang: str, **context: object) -> tuple[str, str]:
     """Render a template whose first line is the subject."""
     words(lang)  # refuses an unknown language before looking for its template
     text = _environment().get_template(f"{name}.{lang}.txt.j2").render(**context)

@@ -71,7 +71,7 @@ def render(
     The story is laid out once; each page's footer is drawn when the document
     is saved, once the number of pages is known.
     """
-    _register_fonts()
+    register_fonts()
 
     return _build(story_of(), title, author, footer)
 
@@ -181,7 +181,8 @@ _PADDING = [
 
 
 @cache
-def _register_fonts() -> None:
+def register_fonts() -> None:
+    """Load the Vera fonts once, for pages drawn outside `render` too."""
     folder = Path(reportlab.__file__).parent / "fonts"
     pdfmetrics.registerFont(TTFont(FONT, str(folder / "Vera.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "VeraBd.ttf")))

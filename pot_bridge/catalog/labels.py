@@ -38,7 +38,7 @@ from pot_bridge.money import format_chf
 
 # The shared Vera fonts: the sheet is drawn at fixed places, not flowed, so it
 # does not go through `pdf_layout.render`.
-from pot_bridge.pdf_layout import BOLD, FONT, GREY, _register_fonts
+from pot_bridge.pdf_layout import BOLD, FONT, GREY, register_fonts
 
 COLUMNS, ROWS = 3, 8
 PER_SHEET = COLUMNS * ROWS
@@ -106,7 +106,7 @@ def qr_code(label: Label) -> Drawing:
 
 def labels_pdf(items: Sequence[Label], coop: CoopConfig, lang: Language) -> bytes:
     """The labels on A4 sheets of 24, in the given order."""
-    _register_fonts()
+    register_fonts()
     words = _WORDS[lang]
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, invariant=1)

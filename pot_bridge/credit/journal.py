@@ -29,7 +29,7 @@ from pot_bridge.config import CoopConfig, JournalAccounts
 
 # The CSV layout every pot-bridge file shares (UTF-8 with BOM, ";", and the
 # guard against cells a spreadsheet would run as formulas).
-from pot_bridge.documents import _cell, _csv
+from pot_bridge.documents import spreadsheet_cell, spreadsheet_csv
 from pot_bridge.errors import SkipItemError
 from pot_bridge.ledger import accounts
 from pot_bridge.money import ZERO, round_chf
@@ -132,16 +132,16 @@ def journal_csv(rows: Sequence[JournalRow]) -> bytes:
         [
             row.day.isoformat(),
             str(row.document),
-            _cell(row.text),
-            _cell(row.debit),
-            _cell(row.credit),
+            spreadsheet_cell(row.text),
+            spreadsheet_cell(row.debit),
+            spreadsheet_cell(row.credit),
             f"{round_chf(row.amount):f}",
-            _cell(row.key),
+            spreadsheet_cell(row.key),
         ]
         for row in rows
     ]
 
-    return _csv(lines)
+    return spreadsheet_csv(lines)
 
 
 def file_name(coop: CoopConfig, start: date, end: date) -> str:

@@ -30,45 +30,54 @@ twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
-from itertools import pairwise
-from typing import Protocol, cast
 
 import structlog
-from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
+from pot_bridge.credit.reorders import (
+    CANCELLED,
+    ENDED,
+    PAID,
+    TRASH,
+    OrderFacts,
+    double_charges,
+    replaced_orders,
+    replacements,
+)
 from pot_bridge.ledger import EntryKind
-from pot_bridge.ledger.accounts import (
-    MEMBER_PREFIX,
-    REFUNDS,
-    SALES,
-    check_code,
-    member,
-)
-from pot_bridge.money import ZERO, format_chf, to_rappen
-from pot_bridge.store.schema import (
-    Base,
-    JournalEntry,
-    LedgerAccount,
-    Order,
-    Posting,
-    Refund,
-)
+from pot_bridge.ledger.accounts import MEMBER_PREFIX, REFUNDS, SALES, member
+from pot_bridge.ledger.bulk import Booking, book_many
+from pot_bridge.money import ZERO, format_chf
+from pot_bridge.store.schema import JournalEntry, LedgerAccount, Order, Posting, Refund
+
+# Public names, including those now kept in `reorders` and `ledger.bulk`.
+__all__ = [
+    "CANCELLED",
+    "ENDED",
+    "PAID",
+    "TRASH",
+    "Booked",
+    "Booking",
+    "OrderFacts",
+    "book_many",
+    "book_orders",
+    "booked_member_amounts",
+    "credit_orders",
+    "double_charges",
+    "paid_key",
+    "refund_key",
+    "replaced_key",
+    "replaced_orders",
+    "replacements",
+]
 
 log = structlog.get_logger(__name__)
-
-PAID = frozenset({"processing", "on-hold", "completed", "refunded"})
-CANCELLED = "cancelled"
-TRASH = "trash"
-# the statuses a replaced order ends in: the plugin cancels it, then trashes it
-ENDED = frozenset({CANCELLED, TRASH})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _TEXTS = {
     "de": {
@@ -135,100 +144,6 @@ def credit_orders(session: Session, coop: CoopConfig) -> list[Order]:
             .order_by(Order.order_id)
         )
     )
-
-
-class OrderFacts(Protocol):
-    """What telling a re-order needs of an order (a stored `Order` has it)."""
-
-    @property
-    def order_id(self) -> int: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def customer_id(self) -> int: ...
-    @property
-    def plugin_round_id(self) -> int | None: ...
-    @property
-    def created_gmt(self) -> datetime | None: ...
-    @property
-    def modified_gmt(self) -> datetime | None: ...
-
-
-@dataclass(frozen=True)
-class _Facts:
-    order_id: int
-    status: str
-    customer_id: int
-    plugin_round_id: int | None
-    created_gmt: datetime | None
-    modified_gmt: datetime | None
-
-
-def replaced_orders(session: Session, coop: CoopConfig) -> dict[int, int]:
-    """`replacements` of the coop's credit orders, read without loading them
-    whole (for many rows at once)."""
-    rows = session.execute(
-        select(
-            Order.order_id,
-            Order.status,
-            Order.customer_id,
-            Order.plugin_round_id,
-            Order.created_gmt,
-            Order.modified_gmt,
-        ).where(
-            Order.coop == coop.slug,
-            Order.payment_method.in_(coop.credit.payment_methods),
-            Order.plugin_round_id.is_not(None),
-        )
-    ).tuples()
-
-    return replacements(_Facts(*row) for row in rows)
-
-
-def replacements(orders: Iterable[OrderFacts]) -> dict[int, int]:
-    """Old order id → the id of the member's re-order that replaced it.
-
-    The plugin replaces a member's order of a round (its `bestellrunde_id`, so
-    never a block-checkout order, which loses the round) when the member checks
-    out again with the wallet: the old order is cancelled and trashed in that
-    checkout. So an ended order is replaced by the member's next order in the
-    same round, if it ended no earlier than that order was created; an order an
-    admin cancelled before the member ordered again was charged in full.
-    """
-    rounds: dict[tuple[int, int], list[OrderFacts]] = defaultdict(list)
-    for order in orders:
-        if order.plugin_round_id is None or not order.customer_id:
-            continue
-        if order.status in PAID or order.status in ENDED:
-            rounds[(order.customer_id, order.plugin_round_id)].append(order)
-
-    replaced = {}
-    for round_orders in rounds.values():
-        round_orders.sort(key=lambda o: (o.created_gmt or _EPOCH, o.order_id))
-        for old, new in pairwise(round_orders):
-            if old.status in ENDED and _ended_at_checkout(old, new):
-                replaced[old.order_id] = new.order_id
-
-    return replaced
-
-
-def _ended_at_checkout(old: OrderFacts, new: OrderFacts) -> bool:
-    if old.modified_gmt is None or new.created_gmt is None:
-        return True
-
-    return old.modified_gmt >= new.created_gmt
-
-
-def double_charges(orders: Iterable[Order]) -> dict[tuple[int, str], list[int]]:
-    """(member, round key) → ids of two or more paid orders of one member in one
-    round: the block checkout loses the round, so the plugin charged each in
-    full (pot-plugin.md §17). Reconciliation reports them; both are debited."""
-    rounds: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for order in orders:
-        if order.customer_id and order.round_key and order.status in PAID:
-            rounds[(order.customer_id, order.round_key)].append(order.order_id)
-
-    return {key: sorted(ids) for key, ids in rounds.items() if len(ids) > 1}
 
 
 def booked_member_amounts(session: Session, coop: str) -> dict[str, Decimal]:
@@ -461,120 +376,3 @@ class _Run:
             now=self.now,
         )
         self.booked.problems.append(message)
-
-
-# -- booking many entries at once ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Booking:
-    """One entry of a member against one of the coop's accounts: the member is
-    credited `amount` (negative: debited), `other` the opposite."""
-
-    key: str
-    kind: EntryKind
-    text: str
-    member: str
-    amount: Decimal
-    other: str
-    effective: date
-
-
-def book_many(
-    session: Session, coop: str, bookings: Sequence[Booking], now: datetime
-) -> None:
-    """Insert entries, their postings and the balance changes in bulk.
-
-    For causes counted in tens of thousands, where `pot_bridge.ledger.book`
-    would cost a few queries each. The caller guarantees what `book` checks one
-    by one: keys no entry has yet, non-zero amounts in whole Rappen. A key
-    booked meanwhile by another session fails the insert on its unique
-    constraint, and the caller's transaction rolls back.
-    """
-    if not bookings:
-        return
-    for b in bookings:
-        if b.amount == 0 or b.member == b.other:
-            raise ValueError(f"entry {b.key!r}: not a booking of a member: {b}")
-
-    accounts = _open_accounts(
-        session, coop, {b.member for b in bookings} | {b.other for b in bookings}, now
-    )
-    # Core inserts of the tables: the ORM's bulk path costs as much again.
-    entries = _table(JournalEntry)
-    entry_ids = session.scalars(
-        insert(entries).returning(entries.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "coop": coop,
-                "key": b.key,
-                "kind": str(b.kind),
-                "text": b.text,
-                "booked_at": now,
-                "effective": b.effective,
-                "reversal_of": None,
-            }
-            for b in bookings
-        ],
-    ).all()
-
-    postings = []
-    deltas: dict[str, int] = defaultdict(int)
-    for entry_id, b in zip(entry_ids, bookings, strict=True):
-        for code, amount in ((b.member, b.amount), (b.other, -b.amount)):
-            postings.append(
-                {"entry_pk": entry_id, "account_pk": accounts[code], "amount": amount}
-            )
-            deltas[code] += to_rappen(amount)
-    session.execute(insert(_table(Posting)), postings)
-
-    # In code order, as `ledger.book` locks accounts, so the two never deadlock.
-    table = _table(LedgerAccount)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("pk"))
-        .values(balance=table.c.balance + bindparam("delta", type_=BigInteger)),
-        [{"pk": accounts[code], "delta": deltas[code]} for code in sorted(deltas)],
-    )
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, LedgerAccount):
-            session.expire(obj, ["balance"])
-    log.debug("ledger.entries.booked", coop=coop, entries=len(bookings))
-
-
-def _table(entity: type[Base]) -> Table:
-    return cast(Table, entity.__table__)
-
-
-def _open_accounts(
-    session: Session, coop: str, codes: set[str], now: datetime
-) -> dict[str, int]:
-    """Account code → id, opening the accounts not used before."""
-    known = dict(
-        session.execute(
-            select(LedgerAccount.code, LedgerAccount.id).where(
-                LedgerAccount.coop == coop
-            )
-        )
-        .tuples()
-        .all()
-    )
-    missing = sorted(codes - set(known))
-    if missing:
-        opened = session.execute(
-            insert(LedgerAccount).returning(
-                LedgerAccount.code, LedgerAccount.id, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "coop": coop,
-                    "code": check_code(code),
-                    "balance": ZERO,
-                    "opened_at": now,
-                }
-                for code in missing
-            ],
-        ).tuples()
-        known.update(opened.all())
-
-    return known

@@ -26,9 +26,7 @@ from pot_bridge import outbox
 from pot_bridge.config import CoopConfig, plausible_email
 from pot_bridge.credit import qrbill
 from pot_bridge.credit.statement import Contact, contacts
-
-# The e-mail templates and their language check, shared with the other mails.
-from pot_bridge.documents import _render
+from pot_bridge.documents import render_mail
 from pot_bridge.errors import ConfigError, SkipItemError
 from pot_bridge.ledger import balances
 from pot_bridge.ledger.accounts import member_id
@@ -128,7 +126,7 @@ def reminder_email(
     bill = qrbill.member_bill(coop, contact.member, contact.name)
     reference = qrbill.format_reference(bill) if bill.reference_type != "NON" else ""
 
-    return _render(
+    return render_mail(
         "reminder_email",
         coop.language,
         coop_name=coop.name,

@@ -24,7 +24,7 @@ from pot_bridge.config import CoopConfig
 
 # The CSV layout every pot-bridge file shares (UTF-8 with BOM, ";", and the
 # guard against cells a spreadsheet would run as formulas).
-from pot_bridge.documents import _cell, _csv
+from pot_bridge.documents import spreadsheet_cell, spreadsheet_csv
 from pot_bridge.errors import SkipItemError
 from pot_bridge.ledger.accounts import member as member_account
 from pot_bridge.money import format_chf, from_rappen, round_chf
@@ -158,8 +158,8 @@ def statement_csv(item: Statement, lang: str) -> bytes:
         rows.append(
             [
                 line.day.isoformat(),
-                _cell(line.text),
-                _cell(line.key),
+                spreadsheet_cell(line.text),
+                spreadsheet_cell(line.key),
                 _plain(line.amount),
                 _plain(line.balance),
             ]
@@ -167,7 +167,7 @@ def statement_csv(item: Statement, lang: str) -> bytes:
     closing = w["statement_closing"]
     rows.append([item.end.isoformat(), closing, "", "", _plain(item.closing)])
 
-    return _csv(rows)
+    return spreadsheet_csv(rows)
 
 
 def statement_pdf(item: Statement, coop: CoopConfig) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pot_bridge.bank.camt import CamtError
 from pot_bridge.config import CoopConfig, CoopCredit
-from pot_bridge.credit import topup
+from pot_bridge.credit import topup, topup_book
 from pot_bridge.ledger import balances, check
 from pot_bridge.problems import open_problems
 from pot_bridge.store import session_factory
@@ -380,7 +380,7 @@ def test_a_bridge_killed_mid_file_reads_the_rest_on_the_next_run(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed while matching the third credit: two are in, the rest follows."""
-    real, calls = topup._match, []
+    real, calls = topup_book.match_credit, []
 
     def dying(*args: object) -> object:
         calls.append(1)
@@ -388,12 +388,12 @@ def test_a_bridge_killed_mid_file_reads_the_rest_on_the_next_run(
             raise Killed
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(topup, "_match", dying)
+    monkeypatch.setattr(topup_book, "match_credit", dying)
     with pytest.raises(Killed):
         topup.import_file(sessions, QRR_COOP, sample(QRR_FILE), QRR_FILE, NOW)
     with sessions() as session:
         assert 2 == len(credits(session))
-    monkeypatch.setattr(topup, "_match", real)
+    monkeypatch.setattr(topup_book, "match_credit", real)
 
     rerun = topup.import_file(sessions, QRR_COOP, sample(QRR_FILE), QRR_FILE, NOW)
 

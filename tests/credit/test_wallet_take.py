@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pot_bridge.config import CoopConfig
-from pot_bridge.credit import wallet as wallet_module
+from pot_bridge.credit import wallet_match
 from pot_bridge.credit.marker import mark
 from pot_bridge.credit.orders import book_orders
 from pot_bridge.credit.wallet import Taken, take_rows, to_ledger_row
@@ -93,14 +93,14 @@ row 36 Mia     -3.00  -3.00 mutation "Mutation: Menge"
 @pytest.mark.parametrize(
     "scan_above",
     [
-        pytest.param(wallet_module.SCAN_ABOVE, id="entries-by-key"),
+        pytest.param(wallet_match.SCAN_ABOVE, id="entries-by-key"),
         pytest.param(0, id="entries-in-one-pass"),
     ],
 )
 def test_every_kind_of_row_is_matched_or_booked_from_itself(
     session: Session, scan_above: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(wallet_module, "SCAN_ABOVE", scan_above)
+    monkeypatch.setattr(wallet_match, "SCAN_ABOVE", scan_above)
     book_shop(session, SHOP)
 
     taken = take(session, wallet(ROWS))
