@@ -25,7 +25,14 @@ from pot_bridge.catalog.push import Pushed
 from pot_bridge.catalog.snapshot import Refreshed, catalog_of, latest, refresh
 from pot_bridge.close import Closed, close_round, prepare
 from pot_bridge.config import CoopConfig, Settings
-from pot_bridge.credit import ledger_mode, topup, wallet_write
+from pot_bridge.credit import (
+    ledger_mode,
+    reconcile,
+    reconcile_report,
+    reminder,
+    topup,
+    wallet_write,
+)
 from pot_bridge.credit import orders as credit_orders
 from pot_bridge.errors import ConfigError, PotBridgeError, SkipItemError
 from pot_bridge.log import register_secret
@@ -33,7 +40,7 @@ from pot_bridge.round import assign_orders, due_rounds, find_round, upsert_plugi
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.shop.plugin import PluginClient
 from pot_bridge.store import make_engine, migrate, session_factory
-from pot_bridge.store.schema import Round, SyncCursor
+from pot_bridge.store.schema import Reconciliation, Round, SyncCursor
 from pot_bridge.sync import SyncResult, sync_coop
 
 log = structlog.get_logger(__name__)
@@ -72,6 +79,8 @@ class Bridge:
         # one catalog push at a time: the daemon's jobs run in threads
         self._catalog_lock = threading.Lock()
         self._catalog_pushed: dict[str, int] = {}  # coop → version pushed
+        # one coop's poll and its nightly run book credit in bulk: never both
+        self._coop_locks = {coop.slug: threading.Lock() for coop in settings.coops}
         for coop in settings.coops:
             for secret in (
                 coop.consumer_key,
@@ -162,12 +171,8 @@ class Bridge:
         result = PollResult(coop=slug)
         structlog.contextvars.bind_contextvars(coop=slug)
         try:
-            result.synced = self.sync(slug)
-            result.closed = self.close(slug)
-            result.corrected = self.correct(slug)
-            self.consolidate()
-            result.refunds = self.push_refunds(slug)
-            result.wallet = self.settle_credit(slug)
+            with self._coop_locks[slug]:
+                self._poll(slug, result)
         except PotBridgeError as exc:
             result.error = str(exc)
             log.error("coop.poll_failed", error=str(exc), kind=type(exc).__name__)
@@ -177,6 +182,44 @@ class Bridge:
         finally:
             structlog.contextvars.unbind_contextvars("coop")
         return result
+
+    def _poll(self, slug: str, result: PollResult) -> None:
+        result.synced = self.sync(slug)
+        result.closed = self.close(slug)
+        result.corrected = self.correct(slug)
+        self.consolidate()
+        result.refunds = self.push_refunds(slug)
+        result.wallet = self.settle_credit(slug)
+
+    def nightly(self, slug: str) -> Reconciliation | None:
+        """Reconcile the coop's credit with its shop and mail the report to the
+        admin, then remind members low on credit. Failures are logged and stay
+        with this coop."""
+        coop = self.settings.coop(slug)
+        done = None
+        structlog.contextvars.bind_contextvars(coop=slug)
+        try:
+            with self._coop_locks[slug]:
+                done = self.reconcile(slug)
+                with self.sessions.begin() as session:
+                    reconcile_report.report(session, coop, done, self.clock())
+            if coop.credit.low_balance is not None:
+                reminder.remind(self.sessions, coop, self.clock())
+        except PotBridgeError as exc:
+            log.error("coop.nightly_failed", error=str(exc), kind=type(exc).__name__)
+        except Exception:  # one coop's bug must not stop the others
+            log.exception("coop.nightly_crashed")
+        finally:
+            structlog.contextvars.unbind_contextvars("coop")
+        return done
+
+    def reconcile(self, slug: str) -> Reconciliation:
+        """One reconciliation of the coop's ledger against its shop's wallet."""
+        coop = self.settings.coop(slug)
+        plugin = None
+        if coop.credit.mode == "plugin":
+            plugin = PluginClient(self.client(coop))
+        return reconcile.reconcile(self.sessions, plugin, coop, self.clock())
 
     def book_credit(self, slug: str) -> credit_orders.Booked:
         """Book what the shop did to members' credit: orders paid from it, the

@@ -10,7 +10,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import func, select
 
-from pot_bridge import delivery, outbox, problems
+from pot_bridge import cli_credit, cli_reconcile, cli_topup, delivery, outbox, problems
 from pot_bridge import log as logging_setup
 from pot_bridge.bridge import Bridge
 from pot_bridge.catalog.labels import labels_pdf, sheets
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bridge = Bridge(settings)
     try:
-        if args.command in ("close-round", "send", "status"):
+        if args.command in ("close-round", "send", "status", "remind"):
             # A command killed mid-send leaves its mail "sending"; say so now.
             bridge.recover()
         return _dispatch(args, bridge)
@@ -135,6 +135,12 @@ def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:
         return 0
     if args.command == "catalog":
         return _catalog(args, bridge)
+    if args.command == "topup":
+        return cli_topup.run(args, bridge)
+    if args.command == "reconcile":
+        return cli_reconcile.run(args, bridge)
+    if args.command in cli_credit.COMMANDS:
+        return cli_credit.run(args, bridge)
     raise AssertionError(args.command)
 
 
@@ -391,6 +397,9 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument(
         "--out", help="the PDF to write (default: labels-COOP.pdf in this folder)"
     )
+    cli_topup.add_parser(commands)
+    cli_reconcile.add_parser(commands)
+    cli_credit.add_parser(commands)
     demo = commands.add_parser("demo", help="one run on the sandbox shop, mail to disk")
     demo.add_argument("--state-dir", default="var/demo")
     demo.add_argument("--keep-running", action="store_true")

@@ -1,8 +1,10 @@
 """`pot-bridge run`: the long-running service under APScheduler 3.
 
 Jobs: one poll per coop on its interval (sync, then close due rounds), one extra
-run at each round's deadline, the outbox drain, and with a `[catalog]` source
-the catalog refresh; each coop's poll then pushes its catalog when it is due.
+run at each round's deadline, one nightly run per coop at its `reconcile_at`
+(reconciliation, its report, low-balance reminders), the outbox drain, and with
+a `[catalog]` source the catalog refresh; each coop's poll then pushes its
+catalog when it is due.
 Each coop's job runs on its own and logs its own failure; SIGTERM and SIGINT
 let running jobs finish and stop.
 Misfire grace is set on purpose: APScheduler's default of one second would skip
@@ -58,6 +60,16 @@ class Daemon:
                 minutes=coop.poll_minutes,
                 next_run_time=now,
             )
+            at = coop.credit.reconcile_at
+            self.scheduler.add_job(
+                self.nightly,
+                "cron",
+                args=[coop.slug],
+                id=f"nightly:{coop.slug}",
+                hour=at.hour,
+                minute=at.minute,
+                timezone=coop.zone,
+            )
         source = self.bridge.settings.catalog
         if source is not None and any(c.catalog for c in self.bridge.settings.coops):
             self.scheduler.add_job(
@@ -88,6 +100,11 @@ class Daemon:
         if self.bridge.settings.coop(slug).catalog is not None:
             # after a new catalog version, or a round closed with prices held
             self.bridge.catalog_push_if_due(slug)
+
+    def nightly(self, slug: str) -> None:
+        """Reconcile the coop's credit, report it, remind members low on it."""
+        self.bridge.nightly(slug)
+        self.drain()
 
     def catalog(self) -> None:
         """Refresh the central catalog; each coop's poll pushes it when due."""

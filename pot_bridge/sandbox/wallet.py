@@ -11,6 +11,7 @@ the route answers id 0 and stores nothing. The routes are in `wallet_api`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -138,6 +139,27 @@ class Wallet:
             self._last[user_id] = row
 
         return row
+
+    def load(self, raws: Iterable[Mapping[str, Any]]) -> int:
+        """Replace the table by recorded rows (`SELECT *`, values as strings),
+        kept exactly as stored, broken running balances included."""
+        self.rows.clear()
+        self._last.clear()
+        self._next_id = 1
+        for raw in sorted(raws, key=lambda r: int(str(r["id"]))):
+            self.insert(
+                int(str(raw["user_id"])),
+                Decimal(str(raw["amount"])),
+                str(raw.get("details") or ""),
+                int(str(raw.get("created_by") or 0)),
+                str(raw["date"]),
+                str(raw.get("type") or ""),
+                balance=Decimal(str(raw["balance"])),
+                reported=None if raw.get("reported") is None else str(raw["reported"]),
+                row_id=int(str(raw["id"])),
+            )
+
+        return len(self.rows)
 
     def mark_reported(self, now: datetime) -> int:
         """What the hourly notification job does: stamp unreported rows, UTC."""
