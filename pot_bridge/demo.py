@@ -1,8 +1,9 @@
 """The embedded default: the sandbox shop, a local mail catcher and SQLite.
 
 `pot-bridge demo` runs the main job once on a seeded coop whose last round has
-just closed, and shows the producers' e-mails as they arrive (also written as
-.eml files). With `--keep-running`, or `pot-bridge run` without a configuration,
+just closed, with this morning's bank file of two top-ups in its bank folder,
+then its nightly credit run, and shows the e-mails as they arrive (also written
+as .eml files) and each member's credit. With `--keep-running`, or `pot-bridge run` without a configuration,
 it stays up as the daemon would.
 """
 
@@ -12,23 +13,34 @@ import secrets
 import shutil
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from pot_bridge.bank.reference import make_qrr
 from pot_bridge.bridge import Bridge
 from pot_bridge.config import (
     CoopConfig,
+    CoopCredit,
     Language,
     ProducerConfig,
     Settings,
     SmtpConfig,
 )
+from pot_bridge.credit.qrbill import qrbill_pdf
+from pot_bridge.ledger import balances
+from pot_bridge.ledger.accounts import member_id
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.sandbox import SandboxShop, seed_coop
+from pot_bridge.sandbox.bank import Payment, camt054
+from pot_bridge.sandbox.state import BRIDGE_USER_ID
 
 MARKER = ".pot-bridge-demo"
+# a QR-IBAN of the sandbox coop's bank (QR references starting with 21)
+DEMO_IBAN = "CH4431999123000889012"
+DEMO_PREFIX = "21"
 PRODUCERS: tuple[tuple[str, Language], ...] = (
     ("Hof Sonnenberg", "de"),
     ("Käserei Talgrund", "de"),
@@ -68,6 +80,13 @@ def sandbox_settings(state_dir: Path, shop: SandboxShop, smtp_port: int) -> Sett
             )
             for name, language in PRODUCERS
         ],
+        credit=CoopCredit(
+            bridge_user_id=BRIDGE_USER_ID,
+            iban=DEMO_IBAN,
+            reference_prefix=DEMO_PREFIX,
+            bank_folder=state_dir / "bank",
+            low_balance=Decimal("25.00"),
+        ),
         consumer_key=SecretStr(shop.consumer_key),
         consumer_secret=SecretStr(shop.consumer_secret),
         wp_app_password=SecretStr(shop.app_password),
@@ -126,8 +145,11 @@ def run_demo(state_dir: Path, *, keep_running: bool = False) -> int:
             Daemon(bridge).run_until_signal()
             return 0
         try:
+            _bank_file(settings.coops[0], now)
             result = bridge.poll("sandbox")
+            night = bridge.nightly("sandbox")
             bridge.drain()
+            credit = _credit_text(bridge, shop, state_dir)
             from pot_bridge.cli import status_text
 
             status = status_text(bridge)
@@ -137,11 +159,46 @@ def run_demo(state_dir: Path, *, keep_running: bool = False) -> int:
     for message in catcher.messages:
         print(render(message))
     print(status)
+    print(credit)
     print(
-        f"\n{len(catcher.messages)} e-mails (to producers, and the distribution "
-        f"list to the coop), also on disk in {mail_dir}/"
+        f"\n{len(catcher.messages)} e-mails (to producers, the distribution list "
+        f"and the credit report to the coop, reminders to members), also on disk "
+        f"in {mail_dir}/"
     )
-    return 1 if result.error or not catcher.messages else 0
+    return 1 if result.error or night is None or not catcher.messages else 0
+
+
+def _bank_file(coop: CoopConfig, now: datetime) -> None:
+    """This morning's camt.054 in the coop's bank folder: two members topped up
+    with their QR-bills."""
+    assert coop.credit.bank_folder is not None
+    payments = [
+        Payment("Lea Müller", Decimal("50.00"), make_qrr(DEMO_PREFIX, 2), "DEMO-1"),
+        Payment("Nina Baumann", Decimal("40.00"), make_qrr(DEMO_PREFIX, 9), "DEMO-2"),
+    ]
+    coop.credit.bank_folder.mkdir(parents=True, exist_ok=True)
+    data = camt054(DEMO_IBAN, now.date(), payments)
+    (coop.credit.bank_folder / "camt054-today.xml").write_bytes(data)
+
+
+def _credit_text(bridge: Bridge, shop: SandboxShop, state_dir: Path) -> str:
+    """Each member's credit in the ledger beside the shop's wallet, and a
+    QR-bill on disk."""
+    coop = bridge.settings.coops[0]
+    with bridge.sessions() as session:
+        kept = balances(session, coop.slug)
+    lines = ["", "Members' credit: the ledger beside the shop's wallet"]
+    for code, amount in sorted(kept.items(), key=lambda item: len(item[0])):
+        number = member_id(code)
+        if number is None:
+            continue
+        wallet = shop.state.wallet.balance(number)
+        mark = "" if wallet == amount else "   <- see the credit report"
+        lines.append(f"  member {number:>3}  {amount:>8} CHF   wallet {wallet}{mark}")
+    bill = state_dir / "qr-bill-sandbox-2.pdf"
+    bill.write_bytes(qrbill_pdf(coop, 2, "Lea Müller"))
+    lines.append(f"A member's QR-bill to top up: {bill}")
+    return "\n".join(lines)
 
 
 def render(message: EmailMessage) -> str:
