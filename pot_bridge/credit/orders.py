@@ -9,10 +9,14 @@ with members' credit, each cause once under its key:
   replaced by the member's re-order in the same round (pot-plugin.md §4.2): the
   plugin charges only the difference, so the two entries together net exactly as
   its "(Anpassung)" wallet row;
-- `refund:<refund_id>` credits a refund the shop paid back to the wallet.
+- `refund:<refund_id>` credits a refund the shop paid back to the wallet;
+- `order:<id>:cancelled` (ledger mode only, where the ledger is the book)
+  credits what a cancelled order still cost the member: its debits less the
+  refunds credited on it. A refund arriving after that is a problem, not a
+  second credit.
 
-What counts as paid: processing, on-hold, completed and refunded orders, and
-cancelled ones (the plugin credits nothing on a cancellation, an admin refund
+What counts as paid in plugin mode: processing, on-hold, completed and refunded
+orders, and cancelled ones (the plugin credits nothing on a cancellation, an admin refund
 does). A trashed order is debited only if it was replaced, or if its debit was
 booked before it went to the trash: the store keeps no trace of the status it
 had, and a failed order that an admin trashed was never paid. Limit: a pending
@@ -68,6 +72,7 @@ __all__ = [
     "book_many",
     "book_orders",
     "booked_member_amounts",
+    "cancelled_key",
     "credit_orders",
     "double_charges",
     "paid_key",
@@ -85,18 +90,21 @@ _TEXTS = {
         "change": "Bestellung #{order}, Änderung {n}",
         "replaced": "Bestellung #{order} ersetzt durch #{new}",
         "refund": "Rückerstattung {refund} zu Bestellung #{order}",
+        "cancelled": "Bestellung #{order} storniert",
     },
     "fr": {
         "paid": "Commande n° {order}",
         "change": "Commande n° {order}, modification {n}",
         "replaced": "Commande n° {order} remplacée par n° {new}",
         "refund": "Remboursement {refund} de la commande n° {order}",
+        "cancelled": "Commande n° {order} annulée",
     },
     "en": {
         "paid": "Order #{order}",
         "change": "Order #{order}, change {n}",
         "replaced": "Order #{order} replaced by #{new}",
         "refund": "Refund {refund} of order #{order}",
+        "cancelled": "Order #{order} cancelled",
     },
 }
 
@@ -109,6 +117,7 @@ class Booked:
     debited: int = 0  # order:<id>:paid and its later changes
     replaced: int = 0
     refunded: int = 0
+    cancelled: int = 0  # ledger mode: order:<id>:cancelled
     # refunds seen only in an order's summary: whether the shop paid them
     # back to the wallet is not known yet
     waiting: int = 0
@@ -126,6 +135,11 @@ def paid_key(order_id: int, change: int = 1) -> str:
 
 def replaced_key(order_id: int) -> str:
     return f"order:{order_id}:replaced"
+
+
+def cancelled_key(order_id: int) -> str:
+    """Ledger mode: the credit of a debited order that was cancelled."""
+    return f"order:{order_id}:cancelled"
 
 
 def refund_key(refund_id: int) -> str:
@@ -193,6 +207,11 @@ def book_orders(session: Session, coop: CoopConfig, now: datetime) -> Booked:
         for refund in order_refunds:
             run.refund(refund, by_id.get(refund.order_id))
 
+    if coop.credit.mode == "ledger":  # after the refunds it must not repeat
+        for order in by_id.values():
+            if order.status in ENDED:
+                run.cancelled(order)
+
     book_many(session, coop.slug, run.bookings, now)
     booked = run.booked
     log.info(
@@ -235,6 +254,14 @@ class _Run:
     bookings: list[Booking] = field(default_factory=list)
 
     def order(self, order: Order, replaced_by: int | None) -> None:
+        if self.coop.credit.mode == "ledger":
+            # the ledger is the book: only what stands is owed; a cancelled
+            # order gets its debit back (`cancelled`), one first seen
+            # cancelled never cost the member anything
+            if order.status in PAID:
+                self._debit(order)
+            return
+
         if order.status in PAID or order.status == CANCELLED or replaced_by:
             self._debit(order)
         # A trashed order that was not replaced keeps a debit booked before and
@@ -310,9 +337,53 @@ class _Run:
                 "after the re-order?); reconciliation proposes the correction",
             )
 
+    def cancelled(self, order: Order) -> None:
+        """Ledger mode: give back what a cancelled order still costs the
+        member (its debits less the refunds credited on it), once."""
+        key = cancelled_key(order.order_id)
+        if key in self.amounts:
+            return
+        debited = ZERO
+        change = 1
+        while paid_key(order.order_id, change) in self.amounts:
+            debited -= self.amounts[paid_key(order.order_id, change)]
+            change += 1
+        credited = sum(
+            (
+                self.amounts.get(refund_key(r.refund_id), ZERO)
+                for r in self.refunds[order.order_id]
+            ),
+            ZERO,
+        )
+        net = debited - credited
+        if net <= 0:
+            return
+
+        text = self._text("cancelled", order=order.order_id)
+        self._add(
+            key,
+            EntryKind.ORDER,
+            text,
+            order.customer_id,
+            net,
+            SALES,
+            order.modified_gmt,
+        )
+        self.booked.cancelled += 1
+
     def refund(self, refund: Refund, order: Order | None) -> None:
         key = refund_key(refund.refund_id)
         if order is None or key in self.amounts or refund.amount <= 0:
+            return
+        if cancelled_key(order.order_id) in self.amounts:
+            self._problem(
+                "credit.refund_after_cancel",
+                f"refund {refund.refund_id}",
+                f"refund {refund.refund_id} of {format_chf(refund.amount)} CHF on "
+                f"order {order.order_id} (member {order.customer_id}) came after "
+                "the cancelled order was credited in full: not credited again; "
+                "an admin decides",
+            )
             return
         if self.coop.credit.mode == "plugin":
             if refund.refunded_payment is None:

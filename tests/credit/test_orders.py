@@ -381,3 +381,59 @@ def test_a_refund_after_the_reorder_is_a_problem_not_a_second_credit(
     assert ["order 201"] == [p.subject for p in open_problems(session, "coop-t")]
     assert "coop coop-t" in booked.problems[0]
     assert Decimal("33.00") == _member(session, "order:201:replaced")
+
+
+# -- ledger mode: a cancelled order ---------------------------------------------
+
+
+def test_ledger_mode_gives_a_cancelled_orders_cost_back_once(
+    session: Session,
+) -> None:
+    pull(
+        session,
+        LEDGER.slug,
+        """
+        order 136 Noah processing 33.00 by guthaben
+        refund 137 of 136 6.80 kept
+        """,
+    )
+    run(session, LEDGER)
+    pull(session, LEDGER.slug, "order 136 Noah cancelled 33.00 by guthaben")
+
+    first = run(session, LEDGER)
+    again = run(session, LEDGER)
+
+    assert same("""
+        order:136:paid       member:5 -33.00  sales 33.00
+        refund:137           member:5 6.80    refunds -6.80
+        order:136:cancelled  member:5 26.20   sales -26.20
+    """) == same(ledger(session, LEDGER.slug))
+    assert (1, 0) == (first.cancelled, again.cancelled)
+    assert Decimal("0.00") == balance(session, LEDGER.slug, "member:5")
+
+
+def test_ledger_mode_never_debits_an_order_first_seen_cancelled(
+    session: Session,
+) -> None:
+    pull(session, LEDGER.slug, "order 136 Noah cancelled 33.00 by guthaben")
+
+    booked = run(session, LEDGER)
+
+    assert (0, 0) == (booked.debited, booked.cancelled)
+    assert 0 == entries(session, LEDGER)
+
+
+def test_ledger_mode_a_refund_after_the_cancellation_is_a_problem(
+    session: Session,
+) -> None:
+    pull(session, LEDGER.slug, "order 136 Noah processing 33.00 by guthaben")
+    run(session, LEDGER)
+    pull(session, LEDGER.slug, "order 136 Noah cancelled 33.00 by guthaben")
+    run(session, LEDGER)
+    pull(session, LEDGER.slug, "refund 137 of 136 33.00 kept")
+
+    late = run(session, LEDGER)
+
+    assert 0 == late.refunded
+    assert "refund 137 of 33.00 CHF on order 136" in late.problems[0]
+    assert Decimal("0.00") == balance(session, LEDGER.slug, "member:5")
