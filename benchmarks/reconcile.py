@@ -10,14 +10,17 @@ does and prints each step's time and peak memory (RSS), then the report and
 the apply of the proposals.
 
 The shop's wallet is answered from memory: the rows are made again on
-request and parsed as `PluginClient` parses them, without the HTTP transfer
-and the JSON decoding (which production adds to `read_wallet`). The seed is
-streamed, so what the process holds before the run is the store's, not the
+request and read as `PluginClient.ledger_rows` reads them, without the HTTP
+transfer and the JSON decoding. With `--wire` the answer is the JSON body the
+plugin sends instead (double-encoded, made before the run as the socket would
+deliver it), decoded and read by the real `PluginClient.ledger_rows`: all that
+production does in `read_wallet` but the HTTP transfer. The seed
+is streamed, so what the process holds before the run is the store's, not the
 benchmark's.
 
 Run on demand (not a test):
     .venv/bin/python benchmarks/reconcile.py [--members N] [--rows-each N]
-        [--database-url postgresql+psycopg://user@127.0.0.1:5432/db]
+        [--wire] [--database-url postgresql+psycopg://user@127.0.0.1:5432/db]
 Without `--database-url` the store is a fresh SQLite file in a temporary
 folder; a PostgreSQL database must be empty (the schema is migrated into it).
 """
@@ -25,6 +28,8 @@ folder; a PostgreSQL database must be empty (the schema is migrated into it).
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import random
 import resource
 import tempfile
@@ -44,8 +49,11 @@ from pot_bridge.credit import reconcile_report
 from pot_bridge.credit.correct import apply
 from pot_bridge.credit.reconcile import reconcile
 from pot_bridge.ledger.accounts import BANK, CORRECTIONS, SALES, member
+from pot_bridge.ledger.wallet_rows import WalletRow
 from pot_bridge.money import ZERO, from_rappen
 from pot_bridge.shop import plugin
+from pot_bridge.shop.client import Answer, ShopClient
+from pot_bridge.shop.reply import decode_json
 from pot_bridge.store import make_engine, migrate, session_factory
 from pot_bridge.store.schema import (
     JournalEntry,
@@ -296,17 +304,39 @@ def _write(
 
 class Shop:
     """The plugin's `getAllTransactions`, answered from memory: the rows made
-    again and parsed as the client parses the shop's answer."""
+    again and read one by one as the client reads the shop's answer."""
 
     def __init__(self, members: int, each: int) -> None:
         self.members, self.each = members, each
 
-    def wallet_rows(self) -> list[plugin.WalletRow]:
+    def ledger_rows(self) -> list[WalletRow]:
         rows = [
-            plugin.parse_wallet_row(row.raw, SLUG)
+            plugin.parse_ledger_row(row.raw, SLUG)
             for row in wallet(self.members, self.each)
         ]
         return sorted(rows, key=lambda r: r.id)
+
+
+class Wire:
+    """The shop's side of `getAllTransactions` as bytes, for `PluginClient`:
+    the body the plugin sends (its JSON encoded once more by WordPress),
+    given up once decoded, as the HTTP client gives up its response."""
+
+    coop = SLUG
+
+    def __init__(self, members: int, each: int) -> None:
+        inner = io.StringIO()
+        inner.write("[")
+        for i, row in enumerate(wallet(members, each)):
+            inner.write("," if i else "")
+            inner.write(json.dumps(row.raw, separators=(",", ":")))
+        inner.write("]")
+        self.body = json.dumps(inner.getvalue()).encode()
+
+    def call(self, method: str, route: str, **options: Any) -> Answer:
+        body, self.body = self.body, b""
+        twice = options.get("double_encoded", False)
+        return Answer(decode_json(body, double_encoded=twice), {}, {})
 
 
 class Meter:
@@ -354,6 +384,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5_000)
     parser.add_argument("--rows-each", type=int, default=200)
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument(
+        "--wire", action="store_true", help="read the JSON body as production does"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
 
@@ -373,16 +406,16 @@ def main() -> None:
             f"{counts['orders']} orders; RSS {_status('VmRSS'):.0f} MiB"
         )
 
+        shop: Shop | plugin.PluginClient = Shop(args.members, args.rows_each)
+        if args.wire:
+            answer = Wire(args.members, args.rows_each)
+            shop = plugin.PluginClient(cast(ShopClient, answer))
+            print(f"wallet body {len(answer.body) / 2**20:.0f} MiB as sent")
+
         meter = Meter()
         print("reconcile, the nightly run:")
         total = time.perf_counter()
-        run = reconcile(
-            sessions,
-            Shop(args.members, args.rows_each),
-            config,
-            NOW,
-            on_step=meter.step,
-        )
+        run = reconcile(sessions, shop, config, NOW, on_step=meter.step)
         print(f"  {'total':<18} {time.perf_counter() - total:7.2f} s")
         proposed = sum(1 for f in run.findings if f.correction is not None)
         print(f"  {len(run.findings)} findings, {proposed} corrections proposed")

@@ -88,7 +88,8 @@ class Taken:
 
 
 def to_ledger_row(row: plugin.WalletRow) -> WalletRow:
-    """A row as `PluginClient` reads it, for the ledger's pure row logic.
+    """A row as `PluginClient.wallet_rows` reads it, for the ledger's pure row
+    logic (`PluginClient.ledger_rows` reads the whole wallet straight into it).
 
     The date becomes the naive wall time it was stored as (Zurich for the
     plugin's own rows); a zero date becomes `NO_DATE`.

@@ -21,10 +21,14 @@ from enum import StrEnum
 from pot_bridge.money import ZERO, parse_decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WalletRow:
     """One row of `foodcoop_wallet`. `date` is the stored wall-clock time; its zone
-    is Zurich for the plugin's own rows and probably UTC for admin rows."""
+    is Zurich for the plugin's own rows and probably UTC for admin rows.
+
+    Slotted: the nightly run holds every row of the wallet, a million for a big
+    coop, and a row without its own `__dict__` is some 250 bytes smaller.
+    """
 
     id: int
     user_id: int

@@ -6,7 +6,10 @@ WooCommerce keys. Credentials are sent even to routes that are open today
 (`getBestellrunden`), since later plugin versions may close them. Most answers
 are JSON strings holding JSON and are decoded twice.
 
-The wallet routes read and book member credit. The wallet table has no lock:
+The wallet routes read and book member credit. `wallet_rows` reads them as
+typed models; `ledger_rows` reads the whole wallet straight into the ledger's
+slotted rows, as the nightly reconciliation of a million rows needs. The wallet
+table has no lock:
 `add_transaction` must not run in parallel for one member (two bookings that
 overlap on the shop lose money in its running balance), and every booking is
 checked for a real row, since the plugin answers 200 with id 0 when its insert
@@ -15,16 +18,21 @@ failed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationError
 
 from pot_bridge.errors import AbortError, ShopBadResponse, ShopError
+from pot_bridge.ledger.wallet_rows import WalletRow as LedgerRow
 from pot_bridge.money import CENT, parse_decimal
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.shop.signing import PLUGIN_NAMESPACE
@@ -45,6 +53,11 @@ WALL_TIME = "%Y-%m-%d %H:%M:%S"
 BOOKING_TYPES = frozenset({"deposit", "manual_transaction", "yearly_fee", "order"})
 # decimal(10,2): the largest amount the table can hold
 MAX_AMOUNT = Decimal("99999999.99")
+# what may stand before a JSON text (as `shop.reply` strips it)
+_BLANK = " \t\r\n\ufeff"
+# a row whose date MariaDB stored as zeros, as `credit.wallet_match.NO_DATE`
+NO_DATE = datetime.min  # noqa: DTZ901
+T = TypeVar("T")
 
 
 class WalletRowNotWritten(ShopError, AbortError):
@@ -125,6 +138,116 @@ def parse_wallet_row(raw: object, coop: str) -> WalletRow:
         ) from None
 
 
+def parse_ledger_row(raw: object, coop: str) -> LedgerRow:
+    """A wallet row from the decoded JSON straight into the ledger's `WalletRow`,
+    without the model's 1.4 KB a row: a big coop's wallet has a million.
+
+    Checks what `parse_wallet_row` checks (fields present, amounts exact and
+    finite, text, dates readable, `reported` and `user_name` too) and gives what
+    `to_ledger_row` makes of it: the stored wall time without a zone, a zero
+    date as `NO_DATE`. Stricter on ids: the model also takes `"5.0"` or `true`.
+    """
+    if not isinstance(raw, Mapping):
+        raise ShopItemInvalid(
+            f"wallet row is {type(raw).__name__}, not an object", coop=coop
+        )
+    try:
+        row = LedgerRow(
+            id=_field(raw, "id", _whole),
+            user_id=_field(raw, "user_id", _whole),
+            amount=_field(raw, "amount", _exact),
+            balance=_field(raw, "balance", _exact),
+            details=_field(raw, "details", _plain),
+            created_by=sys.intern(_field(raw, "created_by", _plain)),
+            date=_field(raw, "date", _naive_wall_time),
+            type=sys.intern(_field(raw, "type", _plain, required=False)),
+        )
+        _field(raw, "reported", _naive_wall_time, required=False)
+        _field(raw, "user_name", _plain, required=False)
+    except ValueError as exc:
+        label = raw.get("id", "?")
+        raise ShopItemInvalid(f"wallet row {label}: {exc}", coop=coop) from None
+
+    return row
+
+
+def _field(
+    raw: Mapping[str, object],
+    name: str,
+    read: Callable[[object], T],
+    *,
+    required: bool = True,
+) -> T:
+    """One field read by `read`; what is wrong is named with the field. A
+    field not required reads as null when it is missing."""
+    if required and name not in raw:
+        raise ValueError(f"{name} is missing")
+    try:
+        return read(raw.get(name))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _whole(value: object) -> int:
+    """An id: an int, or ASCII digits with an optional sign."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and "_" not in value:
+        with suppress(ValueError):
+            return int(value)
+    raise ValueError(f"not a whole number: {value!r}")
+
+
+def _exact(value: object) -> Decimal:
+    """Money as `Money` reads it: exact, no float, finite."""
+    amount = parse_decimal(value)
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+
+    return amount
+
+
+def _plain(value: object) -> str:
+    """Text as `Text` reads it: null is empty, a number its digits."""
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+        return str(value)  # a str subclass made plain, as `sys.intern` needs
+    raise TypeError(f"{type(value).__name__} is not text")
+
+
+def _naive_wall_time(value: object) -> datetime:
+    """A stored "Y-m-d H:i:s" as the naive wall time; the zero date `NO_DATE`."""
+    moment = _wall_time(value, ZURICH)
+
+    return NO_DATE if moment is None else moment.replace(tzinfo=None)
+
+
+def _decode_rows(text: str, route: str, coop: str) -> object:
+    """The plugin's JSON inside the REST server's JSON string, decoded with each
+    object that has an `id` read as a row (the others are left for the check)."""
+
+    def row(raw: dict[str, object]) -> object:
+        return parse_ledger_row(raw, coop) if "id" in raw else raw
+
+    try:
+        return json.loads(
+            text.lstrip(_BLANK),
+            parse_float=Decimal,
+            parse_constant=_no_constant,
+            object_hook=row,
+        )
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ShopBadResponse(
+            f"{route} answered a string that is not JSON: {reason}", coop=coop
+        ) from None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is no number")
+
+
 def wire_amount(amount: Decimal) -> str:
     """The amount as the plugin reads it: plain digits with a point, 2 places.
 
@@ -189,6 +312,34 @@ class PluginClient:
     def wallet_rows(self) -> list[WalletRow]:
         """Every wallet row of every member, oldest first (by id)."""
         return self._rows("getAllTransactions", self.get("getAllTransactions"))
+
+    def ledger_rows(self) -> list[LedgerRow]:
+        """Every wallet row of every member, oldest first (by id), read straight
+        into the ledger's `WalletRow` by `parse_ledger_row`.
+
+        The plugin's JSON string is decoded here, not by the client, and each
+        row is read as the decoder completes it: the million decoded objects
+        are never held at once. The first malformed row raises
+        `ShopItemInvalid` naming it, as a row left out would change every
+        balance after it.
+        """
+        route = "getAllTransactions"
+        coop = self.shop.coop
+        answer = self.shop.call(
+            "GET", route, namespace=PLUGIN_NAMESPACE, app_password=True
+        ).body
+        if isinstance(answer, str):
+            answer = _decode_rows(answer, route, coop)
+        if not isinstance(answer, list):
+            raise self._not_rows(route, answer)
+
+        for i, raw in enumerate(answer):
+            if not isinstance(raw, LedgerRow):
+                answer[i] = parse_ledger_row(raw, coop)
+        rows: list[LedgerRow] = answer
+        rows.sort(key=attrgetter("id"))
+
+        return rows
 
     def wallet_rows_of(self, user_id: int) -> list[WalletRow]:
         """One member's wallet rows, oldest first (by id)."""
@@ -289,16 +440,19 @@ class PluginClient:
 
     def _rows(self, route: str, raws: object) -> list[WalletRow]:
         if not isinstance(raws, list):
-            raise ShopBadResponse(
-                f"{route} answered {type(raws).__name__} instead of a list of "
-                "wallet rows",
-                coop=self.shop.coop,
-            )
+            raise self._not_rows(route, raws)
         rows, problems = parse_many(raws, parse_wallet_row, self.shop.coop)
         if problems:  # a row left out would change every balance after it
             raise problems[0]
 
         return sorted(rows, key=lambda r: r.id)
+
+    def _not_rows(self, route: str, raws: object) -> ShopBadResponse:
+        shape = "dict" if isinstance(raws, LedgerRow) else type(raws).__name__
+        return ShopBadResponse(
+            f"{route} answered {shape} instead of a list of wallet rows",
+            coop=self.shop.coop,
+        )
 
     def _odd(self, route: str, user_id: int, answer: object) -> ShopBadResponse:
         shown = repr(answer)[:120]

@@ -20,6 +20,7 @@ from pot_bridge.config import CoopConfig
 from pot_bridge.credit import reconcile_report
 from pot_bridge.credit.reconcile import ReconcileAborted, ReconcileFailed, reconcile
 from pot_bridge.errors import ShopAuthError, ShopBadResponse, ShopUnavailable
+from pot_bridge.ledger.wallet_rows import WalletRow
 from pot_bridge.problems import open_problems
 from pot_bridge.shop import plugin
 from pot_bridge.store import session_factory
@@ -45,10 +46,10 @@ class Shop:
         self.raws = list(rows)
         self.fails = fails
 
-    def wallet_rows(self) -> list[plugin.WalletRow]:
+    def ledger_rows(self) -> list[WalletRow]:
         if self.fails is not None:
             raise self.fails
-        return [plugin.parse_wallet_row(dict(raw), SLUG) for raw in self.raws]
+        return [plugin.parse_ledger_row(dict(raw), SLUG) for raw in self.raws]
 
 
 def raw(row_id: int, user: int, amount: str, balance: str, details: str, **more: str):
