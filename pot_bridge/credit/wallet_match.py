@@ -29,13 +29,12 @@ from pot_bridge.ledger.accounts import (
     member,
 )
 from pot_bridge.ledger.bulk import Booking
-from pot_bridge.ledger.wallet_rows import Classified, RowKind, WalletRow
+from pot_bridge.ledger.wallet_rows import NO_DATE, Classified, RowKind, WalletRow
 from pot_bridge.store.schema import JournalEntry, LedgerAccount, Posting, Refund
 
 MATCHED, UNMATCHED, BOOKED = "matched", "unmatched", "booked"
 DUPLICATE, UNKNOWN = "duplicate", "unknown"
 # a row whose date MariaDB stored as zeros (row dates are wall times, zone unknown)
-NO_DATE = datetime.min  # noqa: DTZ901
 # rows booked from themselves: the coop's account and the kind of entry
 FROM_ROW = {
     RowKind.DEPOSIT: (BANK, EntryKind.TOP_UP),

@@ -20,6 +20,9 @@ from enum import StrEnum
 
 from pot_bridge.money import ZERO, parse_decimal
 
+# a row whose date MariaDB stored as zeros (`0000-00-00 00:00:00`)
+NO_DATE = datetime.min  # noqa: DTZ901
+
 
 @dataclass(frozen=True, slots=True)
 class WalletRow:

@@ -18,15 +18,12 @@ failed.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationError
@@ -36,6 +33,7 @@ from pot_bridge.ledger.wallet_rows import WalletRow as LedgerRow
 from pot_bridge.money import CENT, parse_decimal
 from pot_bridge.shop.client import ShopClient
 from pot_bridge.shop.signing import PLUGIN_NAMESPACE
+from pot_bridge.shop.wallet_wire import decode_rows, parse_ledger_row
 from pot_bridge.shop.wire import (
     Money,
     PluginRound,
@@ -53,11 +51,6 @@ WALL_TIME = "%Y-%m-%d %H:%M:%S"
 BOOKING_TYPES = frozenset({"deposit", "manual_transaction", "yearly_fee", "order"})
 # decimal(10,2): the largest amount the table can hold
 MAX_AMOUNT = Decimal("99999999.99")
-# what may stand before a JSON text (as `shop.reply` strips it)
-_BLANK = " \t\r\n\ufeff"
-# a row whose date MariaDB stored as zeros, as `credit.wallet_match.NO_DATE`
-NO_DATE = datetime.min  # noqa: DTZ901
-T = TypeVar("T")
 
 
 class WalletRowNotWritten(ShopError, AbortError):
@@ -136,116 +129,6 @@ def parse_wallet_row(raw: object, coop: str) -> WalletRow:
         raise ShopItemInvalid(
             f"wallet row {raw.get('id', '?')}: {problem}", coop=coop
         ) from None
-
-
-def parse_ledger_row(raw: object, coop: str) -> LedgerRow:
-    """A wallet row from the decoded JSON straight into the ledger's `WalletRow`,
-    without the model's 1.4 KB a row: a big coop's wallet has a million.
-
-    Checks what `parse_wallet_row` checks (fields present, amounts exact and
-    finite, text, dates readable, `reported` and `user_name` too) and gives what
-    `to_ledger_row` makes of it: the stored wall time without a zone, a zero
-    date as `NO_DATE`. Stricter on ids: the model also takes `"5.0"` or `true`.
-    """
-    if not isinstance(raw, Mapping):
-        raise ShopItemInvalid(
-            f"wallet row is {type(raw).__name__}, not an object", coop=coop
-        )
-    try:
-        row = LedgerRow(
-            id=_field(raw, "id", _whole),
-            user_id=_field(raw, "user_id", _whole),
-            amount=_field(raw, "amount", _exact),
-            balance=_field(raw, "balance", _exact),
-            details=_field(raw, "details", _plain),
-            created_by=sys.intern(_field(raw, "created_by", _plain)),
-            date=_field(raw, "date", _naive_wall_time),
-            type=sys.intern(_field(raw, "type", _plain, required=False)),
-        )
-        _field(raw, "reported", _naive_wall_time, required=False)
-        _field(raw, "user_name", _plain, required=False)
-    except ValueError as exc:
-        label = raw.get("id", "?")
-        raise ShopItemInvalid(f"wallet row {label}: {exc}", coop=coop) from None
-
-    return row
-
-
-def _field(
-    raw: Mapping[str, object],
-    name: str,
-    read: Callable[[object], T],
-    *,
-    required: bool = True,
-) -> T:
-    """One field read by `read`; what is wrong is named with the field. A
-    field not required reads as null when it is missing."""
-    if required and name not in raw:
-        raise ValueError(f"{name} is missing")
-    try:
-        return read(raw.get(name))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: {exc}") from None
-
-
-def _whole(value: object) -> int:
-    """An id: an int, or ASCII digits with an optional sign."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and "_" not in value:
-        with suppress(ValueError):
-            return int(value)
-    raise ValueError(f"not a whole number: {value!r}")
-
-
-def _exact(value: object) -> Decimal:
-    """Money as `Money` reads it: exact, no float, finite."""
-    amount = parse_decimal(value)
-    if not amount.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-
-    return amount
-
-
-def _plain(value: object) -> str:
-    """Text as `Text` reads it: null is empty, a number its digits."""
-    if value is None:
-        return ""
-    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
-        return str(value)  # a str subclass made plain, as `sys.intern` needs
-    raise TypeError(f"{type(value).__name__} is not text")
-
-
-def _naive_wall_time(value: object) -> datetime:
-    """A stored "Y-m-d H:i:s" as the naive wall time; the zero date `NO_DATE`."""
-    moment = _wall_time(value, ZURICH)
-
-    return NO_DATE if moment is None else moment.replace(tzinfo=None)
-
-
-def _decode_rows(text: str, route: str, coop: str) -> object:
-    """The plugin's JSON inside the REST server's JSON string, decoded with each
-    object that has an `id` read as a row (the others are left for the check)."""
-
-    def row(raw: dict[str, object]) -> object:
-        return parse_ledger_row(raw, coop) if "id" in raw else raw
-
-    try:
-        return json.loads(
-            text.lstrip(_BLANK),
-            parse_float=Decimal,
-            parse_constant=_no_constant,
-            object_hook=row,
-        )
-    except ValueError as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ShopBadResponse(
-            f"{route} answered a string that is not JSON: {reason}", coop=coop
-        ) from None
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is no number")
 
 
 def wire_amount(amount: Decimal) -> str:
@@ -329,7 +212,7 @@ class PluginClient:
             "GET", route, namespace=PLUGIN_NAMESPACE, app_password=True
         ).body
         if isinstance(answer, str):
-            answer = _decode_rows(answer, route, coop)
+            answer = decode_rows(answer, route, coop)
         if not isinstance(answer, list):
             raise self._not_rows(route, answer)
 

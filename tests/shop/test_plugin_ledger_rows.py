@@ -28,8 +28,9 @@ from pot_bridge.errors import ShopBadResponse
 from pot_bridge.ledger.wallet_rows import WalletRow
 from pot_bridge.sandbox import Fault, SandboxShop, seed_coop
 from pot_bridge.shop import PluginClient, ShopClient
-from pot_bridge.shop.plugin import parse_ledger_row, parse_wallet_row
+from pot_bridge.shop.plugin import parse_wallet_row
 from pot_bridge.shop.reply import decode_json
+from pot_bridge.shop.wallet_wire import parse_ledger_row
 from pot_bridge.shop.wire import ShopItemInvalid
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
