@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("status", "html", "truncated", "bom", "delay", "drop", "lost")
+KINDS = ("status", "html", "truncated", "bom", "delay", "drop", "lost", "stall")
 
 MAINTENANCE_HTML = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Maintenance</title>'
@@ -43,7 +43,9 @@ class Fault:
     "*" matches any method. `body` is a JSON-able value or raw text.
     `drop` closes the connection before the shop does anything; `lost` lets
     the shop do the work (a POST creates its object) and then closes the
-    connection without an answer, as a proxy timing out on a slow host does.
+    connection without an answer, as a proxy timing out on a slow host does;
+    `stall` does the work, then waits `delay` seconds before answering (time
+    for a test to kill the client in between).
     """
 
     method: str = "GET"

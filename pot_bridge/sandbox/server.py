@@ -515,6 +515,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "lost":
             self._hang_up()
             return
+        if fault is not None and fault.kind == "stall":
+            time.sleep(fault.delay)
         payload = encode(reply)
         if fault is not None and fault.kind == "truncated":
             payload = payload[: len(payload) // 2]
