@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging_setup.configure(settings.log_format, settings.log_level)
     if args.command == "check-config":
+        problem = _qr_bill_problem(settings)
+        if problem:
+            print(f"pot-bridge: {config_path}: {problem}", file=sys.stderr)
+            return 2
         print(f"{config_path}: fine, {len(settings.coops)} coop(s)")
         return 0
 
@@ -67,6 +71,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         bridge.dispose()
+
+
+def _qr_bill_problem(settings: Settings) -> str | None:
+    """What keeps a coop with an IBAN from printing QR-bills (its address,
+    its name), found now rather than at the first reminder."""
+    from pot_bridge.credit.qrbill import member_bill
+
+    for coop in settings.coops:
+        if coop.credit.iban is None:
+            continue
+        try:
+            member_bill(coop, 1)
+        except ConfigError as exc:
+            return str(exc)
+    return None
 
 
 def _dispatch(args: argparse.Namespace, bridge: Bridge) -> int:

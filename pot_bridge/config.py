@@ -9,6 +9,7 @@ The file is read once at start and passed to whatever needs it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from decimal import Decimal
@@ -213,6 +214,17 @@ class JournalAccounts(Strict):
     fees: str = "3400"
     corrections: str = "3809"
 
+    @model_validator(mode="after")
+    def _distinct(self) -> JournalAccounts:
+        numbers = list(self.model_dump().values())
+        if any(not n.strip() for n in numbers):
+            raise ValueError("an account number is empty")
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(
+                "two ledger accounts share a number: the journal would net them away"
+            )
+        return self
+
 
 class CoopCredit(Strict):
     """Members' prepaid credit: where the book is, how top-ups arrive, reminders."""
@@ -221,14 +233,14 @@ class CoopCredit(Strict):
     # "ledger": a shop without the plugin, the bridge's ledger is the book
     mode: Literal["plugin", "ledger"] = "plugin"
     # orders paid with these payment methods are paid from credit
-    payment_methods: list[str] = ["foodcoop_guthaben"]
+    payment_methods: list[str] = Field(default=["foodcoop_guthaben"], min_length=1)
     # the WordPress user id the bridge books wallet rows as (`created_by`)
     bridge_user_id: int = Field(default=0, ge=0)
     # the coop's account members pay top-ups into: a QR-IBAN takes QR references
     # (QRR), a normal IBAN creditor references (SCOR, RF…)
-    iban: str | None = Field(default=None, pattern=r"^CH[0-9]{7}[0-9A-Z]{12}$")
+    iban: str | None = None
     # what begins every reference: digits for QRR, letters for SCOR
-    reference_prefix: str = Field(default="", pattern=r"^([0-9]{0,16}|[A-Z]{0,10})$")
+    reference_prefix: str = ""
     # a folder the daemon reads camt.053/054 files from (read files move to done/)
     bank_folder: Path | None = None
     # a member below this balance gets a reminder with their QR-bill
@@ -250,12 +262,37 @@ class CoopCredit(Strict):
     @classmethod
     def _iban_check_digits(cls, value: str | None) -> str | None:
         if value is not None and not is_iban(value):
-            raise ValueError("is not an IBAN: its check digits do not hold")
+            raise ValueError(
+                "is not a Swiss or Liechtenstein IBAN (CH or LI, 21 characters, "
+                "check digits that hold)"
+            )
+        return value
+
+    @field_validator("reference_prefix", mode="before")
+    @classmethod
+    def _prefix(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        prefix = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[0-9]{0,16}|[A-Z]{0,10}", prefix, re.ASCII):
+            raise ValueError("must be up to 16 digits (QRR) or up to 10 letters (RF)")
+        return prefix
+
+    @field_validator("low_balance")
+    @classmethod
+    def _whole_rappen(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value != value.quantize(Decimal("0.01")):
+            raise ValueError("must be a whole number of Rappen (e.g. 20.00)")
         return value
 
     @model_validator(mode="after")
     def _prefix_fits_iban(self) -> CoopCredit:
         if self.iban is None:
+            if self.low_balance is not None:
+                raise ValueError(
+                    "low_balance needs iban: every reminder carries the member's "
+                    "QR-bill"
+                )
             return self
         if is_qr_iban(self.iban) and not self.reference_prefix.isdigit():
             raise ValueError(

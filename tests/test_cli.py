@@ -158,3 +158,29 @@ def test_service_sends_mail_and_stops_cleanly_on_sigterm(
     assert 2 == len(mail.messages)
     assert 0 == service.returncode, stderr
     assert '"event": "daemon.stopped"' in stderr
+
+
+def test_check_config_finds_an_address_no_qr_bill_can_carry(
+    config: tuple[Path, dict[str, str]],
+) -> None:
+    path, _env = config
+    credit = (
+        '\n[coop.credit]\niban = "CH4431999123000889012"\nreference_prefix = "21"\n'
+    )
+    text = path.read_text()
+    path.write_text(text + credit)
+
+    without = pot_bridge(config, "check-config")
+    path.write_text(
+        text.replace(
+            'slug = "nord"',
+            'slug = "nord"\naddress = ["Hohlstrasse 117", "8004 Zürich"]',
+        )
+        + credit
+    )
+    fine = pot_bridge(config, "check-config")
+
+    assert 2 == without.returncode
+    assert "nord" in without.stderr
+    assert "postal code and town" in without.stderr
+    assert 0 == fine.returncode, fine.stderr

@@ -183,6 +183,11 @@ def test_example_credit_section_reads_as_a_qr_iban_with_qr_references() -> None:
         ('iban = "CH4431999123000889012"\nreference_prefix = "NORD"', "digits"),
         ('iban = "CH9300762011623852957"\nreference_prefix = "21"', "letters"),
         ('mode = "wallet"', "mode"),
+        ("low_balance = 20.00", "low_balance needs iban"),
+        ('iban = "CH9300762011623852957"\nlow_balance = 20.005', "Rappen"),
+        ("payment_methods = []", "payment_methods"),
+        ('[coop.credit.accounts]\nsales = "2030"', "share a number"),
+        ('reference_prefix = "N-1"', "up to 16 digits"),
     ],
 )
 def test_a_wrong_credit_setting_is_named(
@@ -195,3 +200,14 @@ def test_a_wrong_credit_setting_is_named(
 
     assert "credit" in str(caught.value)
     assert words in str(caught.value)
+
+
+def test_a_liechtenstein_iban_and_a_lower_case_prefix_are_taken(
+    tmp_path: Path,
+) -> None:
+    credit = 'iban = "LI21 0881 0000 2324 013A A"\nreference_prefix = "nord"\n'
+    path = write(tmp_path, MINIMAL + "[coop.credit]\n" + credit)
+
+    taken = load(path, SECRETS).coop("nord").credit
+
+    assert ("LI21088100002324013AA", "NORD") == (taken.iban, taken.reference_prefix)
