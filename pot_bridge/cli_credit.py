@@ -153,6 +153,13 @@ def _remind(args: argparse.Namespace, bridge: Bridge, coop: CoopConfig) -> int:
 
     queued = reminder.remind(bridge.sessions, coop, bridge.clock())
     print(f"{coop.slug}: {queued} reminders queued")
+    if coop.credit.mode == "plugin" and not reminder.proven_recently(
+        bridge.sessions, coop, bridge.clock()
+    ):
+        print(
+            f"{coop.slug}: the wallet was not reconciled in the last day, so no "
+            f"balance is proven: run `pot-bridge reconcile {coop.slug}` first"
+        )
     if args.no_send:
         return 0
 

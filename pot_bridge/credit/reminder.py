@@ -10,6 +10,12 @@ and no reminder goes out while the member's last one is younger than
 Only members with a credit account in the ledger are reminded: a customer who
 never used credit has nothing to top up. Members without an e-mail address in
 the store are skipped and logged.
+
+With the POT plugin the member sees the wallet's balance, not the ledger's. A
+reminder therefore quotes the ledger only where a reconciliation of the last
+day found it equal to the wallet: without such a run nobody is reminded (a new
+install has not read the wallet yet), and a member whose balance differs, or
+who has wallet rows not yet matched, waits until the admin has looked.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from pot_bridge import outbox
 from pot_bridge.config import CoopConfig, plausible_email
 from pot_bridge.credit import qrbill
+from pot_bridge.credit.found import Kind
+from pot_bridge.credit.reconcile_store import newest_run
 from pot_bridge.credit.statement import Contact, contacts
 from pot_bridge.documents import render_mail
 from pot_bridge.errors import ConfigError, SkipItemError
@@ -85,6 +93,8 @@ def remind(sessions: sessionmaker[Session], coop: CoopConfig, now: datetime) -> 
 
     with sessions() as session:
         low = low_balances(session, coop)
+        if coop.credit.mode == "plugin":
+            low = _proven(session, coop, low, now)
         people = contacts(session, coop.slug, [item.member for item in low])
 
     queued = skipped = 0
@@ -115,6 +125,40 @@ def remind(sessions: sessionmaker[Session], coop: CoopConfig, now: datetime) -> 
     )
 
     return queued
+
+
+# a reconciliation older than this proves nothing about tonight's balances
+PROVEN_FOR = timedelta(hours=26)
+_DISPUTED = frozenset({Kind.BALANCE_DIFFERS, Kind.ROW_UNMATCHED})
+
+
+def proven_recently(
+    sessions: sessionmaker[Session], coop: CoopConfig, now: datetime
+) -> bool:
+    """Whether a reconciliation of the last day can vouch for the balances."""
+    with sessions() as session:
+        run = newest_run(session, coop.slug)
+    return run is not None and run.ran_at >= now - PROVEN_FOR
+
+
+def _proven(
+    session: Session, coop: CoopConfig, low: list[LowBalance], now: datetime
+) -> list[LowBalance]:
+    """The members whose ledger balance the last day's reconciliation found
+    equal to the shop's wallet."""
+    run = newest_run(session, coop.slug)
+    if run is None or run.ran_at < now - PROVEN_FOR:
+        log.warning(
+            "credit.reminders.unproven",
+            coop=coop.slug,
+            reason="no reconciliation in the last day",
+        )
+        return []
+
+    disputed = {f.member for f in run.findings if f.kind in _DISPUTED}
+    if disputed & {item.member for item in low}:
+        log.info("credit.reminders.disputed", coop=coop.slug, members=len(disputed))
+    return [item for item in low if item.member not in disputed]
 
 
 def reminder_email(

@@ -22,9 +22,10 @@ from credit.test_statement import add_members
 from pot_bridge import mailer
 from pot_bridge.config import CoopConfig, SmtpConfig
 from pot_bridge.credit.qrbill import format_reference, member_bill
-from pot_bridge.credit.reminder import key, remind, window
+from pot_bridge.credit.reminder import key, proven_recently, remind, window
 from pot_bridge.errors import ConfigError
 from pot_bridge.mailcatcher import MailCatcher
+from pot_bridge.store.schema import Reconciliation, ReconciliationFinding
 from pot_bridge.wording import TEMPLATES
 
 COOP = CoopConfig(
@@ -35,6 +36,9 @@ COOP = CoopConfig(
     admin_email="kasse@nord.example.org",
     address=["Foodcoop Nord", "Lagerstrasse 12a", "8400 Winterthur"],
     credit={
+        # the ledger is the book, so its balances are the members' (plugin
+        # mode is below: there a reconciliation must have proven them)
+        "mode": "ledger",
         "iban": "CH44 3199 9123 0008 8901 2",
         "reference_prefix": "21",
         "low_balance": Decimal("20.00"),
@@ -192,3 +196,61 @@ def test_a_threshold_without_iban_names_the_coop(
 @pytest.mark.parametrize("lang", ["de", "fr", "en"])
 def test_every_language_has_the_template(lang: str) -> None:
     assert (TEMPLATES / f"reminder_email.{lang}.txt.j2").is_file()
+
+
+# -- with the POT plugin: only balances a reconciliation proved -------------------
+
+PLUGIN = COOP.model_copy(
+    update={"credit": COOP.credit.model_copy(update={"mode": "plugin"})}
+)
+
+
+def reconciled(sessions: sessionmaker[Session], at: datetime, *disputed: int) -> None:
+    """A reconciliation run at `at`, finding the balances of `disputed` differ."""
+    with sessions.begin() as session:
+        run = Reconciliation(coop="nord", ran_at=at, members=5, wallet_rows=9)
+        run.findings = [
+            ReconciliationFinding(
+                kind="balance_differs", member=member, amount=Decimal("5.00")
+            )
+            for member in disputed
+        ]
+        session.add(run)
+
+
+def test_plugin_mode_reminds_nobody_before_a_reconciliation(
+    sessions: sessionmaker[Session],
+) -> None:
+    assert 0 == remind(sessions, PLUGIN, last_day_of_a_window(PLUGIN))
+
+
+def test_plugin_mode_reminds_on_balances_proven_in_the_last_day(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = last_day_of_a_window(PLUGIN)
+    reconciled(sessions, now - timedelta(hours=27))
+
+    stale = remind(sessions, PLUGIN, now)
+    reconciled(sessions, now - timedelta(hours=8))
+    proven = remind(sessions, PLUGIN, now)
+
+    assert (0, 1) == (stale, proven)
+
+
+def test_plugin_mode_leaves_out_a_member_whose_wallet_differs(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = last_day_of_a_window(PLUGIN)
+    reconciled(sessions, now - timedelta(hours=1), 5)
+
+    assert 0 == remind(sessions, PLUGIN, now)
+
+
+def test_plugin_mode_says_when_balances_are_proven(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = last_day_of_a_window(PLUGIN)
+    before = proven_recently(sessions, PLUGIN, now)
+    reconciled(sessions, now - timedelta(hours=2))
+
+    assert (False, True) == (before, proven_recently(sessions, PLUGIN, now))
