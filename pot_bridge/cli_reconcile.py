@@ -121,9 +121,10 @@ def apply_newest(
     flushed = wallet_write.flush(
         bridge.sessions, coop, PluginClient(bridge.client(coop)), bridge.clock()
     )
+    busy = f", {flushed.busy} held by another process" if flushed.busy else ""
     print(
         f"wallet rows: {flushed.written} written, {flushed.found} found written "
-        f"before, {flushed.pending} pending, {flushed.failed} failed"
+        f"before, {flushed.pending} pending, {flushed.failed} failed{busy}"
     )
     for failure in flushed.failures:
         print(f"  {failure}")

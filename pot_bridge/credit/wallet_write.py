@@ -11,25 +11,33 @@ The plugin's wallet has no lock: two bookings for one member that overlap
 lose money in its running balance. `flush` therefore writes one row at a time,
 oldest first, and a member whose row got no clear answer waits for the next
 flush (the shop may still be booking it). The cost is one read of the
-member's rows per write. Within one process a lock per coop keeps flushes
-apart; across processes (the daemon and a CLI command at once) each row is
-claimed before it is sent, so a row goes out once and a member's rows stay in
-sequence, but two members' rows may be written at the same time, which the
-plugin's running balance (kept per member) survives.
+member's rows per write.
+
+Within one process a lock per coop keeps flushes apart. Across processes (the
+daemon beside `topup retry` or `reconcile --apply`) a row is claimed before
+the member's rows are read: one UPDATE turns it from `pending` to `sending`
+with the time of the claim, and no other process touches it, nor any later row
+of that member, while the claim's lease runs. The claim is taken anew just
+before the POST, so the lease need only cover one write. A process that dies
+holding a claim blocks the member until the lease runs out; the next flush
+then looks for the row's mark like after any crash. Two members' rows may
+still be written at the same time, which the plugin's running balance (kept
+per member) survives.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from pot_bridge import problems
 from pot_bridge.config import CoopConfig
@@ -46,7 +54,12 @@ from pot_bridge.store.schema import WalletWrite
 
 log = structlog.get_logger(__name__)
 
-PENDING, WRITTEN, FAILED = "pending", "written", "failed"
+PENDING, SENDING, WRITTEN, FAILED = "pending", "sending", "written", "failed"
+# How long a claim keeps other processes away. It is renewed just before the
+# POST, which is never retried and gives up after the client's timeouts (10 s
+# to connect, 60 s to read by default): ten minutes leave room for a slow shop
+# and a busy database, and are what a member waits after a crash.
+LEASE = timedelta(minutes=10)
 NOT_WRITTEN = "wallet.not_written"
 REFUSED = "wallet.refused"
 MISMATCH = "wallet.mismatch"
@@ -54,6 +67,9 @@ UNSETTLED = "wallet.unsettled"
 # flushes without a clear outcome before an admin is told (the row stays queued)
 TELL_AFTER = 5
 SUBJECT_LENGTH = 200
+
+# what a claim came to
+_CLAIMED, _BUSY, _BLOCKED, _SETTLED = "claimed", "busy", "blocked", "settled"
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -66,8 +82,9 @@ class WriteReused(SkipItemError):
 @dataclass
 class Flushed:
     """What one flush did: rows sent and confirmed (`written`), found in the
-    shop from an earlier attempt (`found`), `failed`, or left `pending` (the
-    shop was down, the answer was lost, or an earlier row of the member waits).
+    shop from an earlier attempt (`found`), `failed`, left `pending` (the
+    shop was down, the answer was lost, or an earlier row of the member waits),
+    or left `busy` (another process is sending them now).
     `failures` holds each failure's message."""
 
     coop: str
@@ -75,6 +92,7 @@ class Flushed:
     found: int = 0
     failed: int = 0
     pending: int = 0
+    busy: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -145,13 +163,15 @@ def flush(
     """Write the coop's pending wallet rows to the shop, one at a time.
 
     Each row's outcome is committed on its own, so a crash loses at most the
-    row in flight, which the next flush finds by its mark. An `AbortError`
-    (the shop refused the credentials) stops the flush after recording it.
+    row in flight, which the next flush finds by its mark once the claim's
+    lease ran out. An `AbortError` (the shop refused the credentials) stops
+    the flush after recording it.
     """
     flushed = Flushed(coop=coop.slug)
     if coop.credit.mode != "plugin":
         return flushed
 
+    clock = _Clock(now)
     with _lock(coop.slug):
         with sessions() as session:
             due = [
@@ -159,7 +179,7 @@ def flush(
                 for row in session.scalars(
                     select(WalletWrite)
                     .where(WalletWrite.coop == coop.slug)
-                    .where(WalletWrite.status == PENDING)
+                    .where(WalletWrite.status.in_((PENDING, SENDING)))
                     .order_by(WalletWrite.id)
                 )
             ]
@@ -169,7 +189,7 @@ def flush(
             if row.member in waiting:
                 flushed.pending += 1
                 continue
-            done = _Write(sessions, coop, plugin, row, now, flushed).run()
+            done = _Write(sessions, coop, plugin, row, clock, flushed).run()
             if not done:
                 waiting.add(row.member)
 
@@ -182,6 +202,7 @@ def flush(
             found=flushed.found,
             failed=flushed.failed,
             pending=flushed.pending,
+            busy=flushed.busy,
         )
     return flushed
 
@@ -222,9 +243,21 @@ def _lock(coop: str) -> threading.Lock:
         return _locks.setdefault(coop, threading.Lock())
 
 
+class _Clock:
+    """The flush's `now`, moving on as the flush runs: a claim taken late in a
+    long flush must not look older than it is to other processes."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._start = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self._start)
+
+
 @dataclass(frozen=True)
 class _Due:
-    """A pending row, detached from its session while the shop is asked."""
+    """A row to write, detached from its session while the shop is asked."""
 
     pk: int
     key: str
@@ -232,7 +265,8 @@ class _Due:
     amount: Decimal
     details: str
     type: str
-    attempts: int
+    status: str
+    claimed_at: datetime | None
 
     @classmethod
     def of(cls, row: WalletWrite) -> _Due:
@@ -243,12 +277,13 @@ class _Due:
             amount=row.amount,
             details=row.details,
             type=row.type,
-            attempts=row.attempts,
+            status=row.status,
+            claimed_at=row.claimed_at,
         )
 
 
 class _Write:
-    """Claim, look up, send and record one pending wallet row."""
+    """Claim, look up, send and record one wallet row."""
 
     def __init__(
         self,
@@ -256,15 +291,17 @@ class _Write:
         coop: CoopConfig,
         plugin: PluginClient,
         due: _Due,
-        now: datetime,
+        clock: _Clock,
         flushed: Flushed,
     ) -> None:
         self.sessions = sessions
         self.coop = coop
         self.plugin = plugin
         self.due = due
-        self.now = now
+        self.clock = clock
+        self.now = clock.now
         self.flushed = flushed
+        self.attempt = 0  # the row's attempts once claimed: the claim's token
         self.what = (
             f"wallet row for member {due.member} ({format_chf(due.amount)} CHF, "
             f"{due.key})"
@@ -272,10 +309,11 @@ class _Write:
         self.context = {"coop": coop.slug, "key": due.key, "member": due.member}
 
     def run(self) -> bool:
-        """True when the row is settled (written, found or failed)."""
-        if not self._claim():
-            log.debug("wallet.write.taken", **self.context)
-            return False
+        """True when the row is settled (written, found or failed), here or by
+        another process."""
+        claim = self._claim()
+        if claim != _CLAIMED:
+            return self._left(claim)
 
         try:
             rows = self.plugin.wallet_rows_of(self.due.member)
@@ -289,6 +327,9 @@ class _Write:
         ours = [row for row in rows if marker.key_in(row.details) == self.due.key]
         if ours:
             return self._found(ours[0].id, ours[0].amount, len(ours))
+
+        if not self._renew():
+            return self._left(_BUSY)
 
         return self._send()
 
@@ -345,27 +386,86 @@ class _Write:
         log.info("wallet.write.found", **self.context, row_id=row_id, copies=copies)
         return True
 
-    def _claim(self) -> bool:
-        """Count the attempt before anything is sent, so a crash still counts it
-        and a second flush that read the same row leaves it alone."""
+    def _claim(self) -> str:
+        """Take the row for this process with one compare-and-set UPDATE.
+
+        Refused while another claim on it is live, while another row of the
+        member is in flight, or while an older one is still open: a member's
+        rows go out one at a time and in order, whichever process sends them.
+        The attempt is counted here, so a crash still counts it.
+        """
+        at = self.clock()
+        expired = at - LEASE
+        row, other = WalletWrite, aliased(WalletWrite)
+        free = or_(
+            row.status == PENDING,
+            and_(row.status == SENDING, row.claimed_at < expired),
+        )
+        ahead = exists().where(
+            other.coop == row.coop,
+            other.member == row.member,
+            other.id != row.id,
+            or_(
+                and_(other.id < row.id, other.status.in_((PENDING, SENDING))),
+                and_(other.status == SENDING, other.claimed_at >= expired),
+            ),
+        )
+
         with self.sessions.begin() as session:
             claimed = session.execute(
-                update(WalletWrite)
-                .where(WalletWrite.id == self.due.pk)
-                .where(WalletWrite.status == PENDING)
-                .where(WalletWrite.attempts == self.due.attempts)
-                .values(attempts=self.due.attempts + 1)
+                update(row)
+                .where(row.id == self.due.pk, free, ~ahead)
+                .values(status=SENDING, claimed_at=at, attempts=row.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+            status, claimed_at, attempts = session.execute(
+                select(row.status, row.claimed_at, row.attempts).where(
+                    row.id == self.due.pk
+                )
+            ).one()
+
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            self.attempt = attempts
+            if self.due.status == SENDING:
+                log.warning(
+                    "wallet.write.reclaimed",
+                    **self.context,
+                    claimed_at=str(self.due.claimed_at),
+                )
+            return _CLAIMED
+        if status in (WRITTEN, FAILED):
+            return _SETTLED
+        if status == SENDING and claimed_at is not None and claimed_at >= expired:
+            return _BUSY
+        return _BLOCKED
+
+    def _renew(self) -> bool:
+        """Start the lease again just before the POST, so it covers the write
+        however long reading the member's rows took. False if the lease ran
+        out meanwhile and another process took the row over."""
+        with self.sessions.begin() as session:
+            return self._record(session, claimed_at=self.clock())
+
+    def _left(self, claim: str) -> bool:
+        """Not claimed: settled elsewhere (True), or the member waits."""
+        if claim == _SETTLED:
+            return True
+
+        if claim == _BUSY:
+            self.flushed.busy += 1
+        else:
+            self.flushed.pending += 1
+        log.info("wallet.write.left", **self.context, reason=claim)
+        return False
 
     def _wait(self, error: str) -> None:
-        """Leave the row pending for the next flush, saying why; after a few
-        tries an admin is told, as the shop may be down for good."""
-        attempt = self.due.attempts + 1
+        """Give the row back to the queue for the next flush, saying why;
+        after a few tries an admin is told, as the shop may be down for good."""
         with self.sessions.begin() as session:
-            self._update(session, last_error=error)
-            if attempt >= TELL_AFTER:
+            kept = self._record(
+                session, status=PENDING, claimed_at=None, last_error=error
+            )
+            if kept and self.attempt >= TELL_AFTER:
                 problems.report(
                     session,
                     coop=self.coop.slug,
@@ -373,41 +473,45 @@ class _Write:
                     subject=_subject(self.due.key),
                     message=(
                         f"coop {self.coop.slug}: {self.what} is still not written "
-                        f"after {attempt} tries; last: {error}"
+                        f"after {self.attempt} tries; last: {error}"
                     ),
                     now=self.now,
                 )
         self.flushed.pending += 1
         log.warning(
-            "wallet.write.deferred", **self.context, attempt=attempt, error=error
+            "wallet.write.deferred", **self.context, attempt=self.attempt, error=error
         )
 
     def _fail(self, kind: str, message: str) -> None:
         message = f"coop {self.coop.slug}: {message}"
         with self.sessions.begin() as session:
-            self._update(session, status=FAILED, last_error=message)
-            problems.report(
-                session,
-                coop=self.coop.slug,
-                kind=kind,
-                subject=_subject(self.due.key),
-                message=message,
-                now=self.now,
-                details={
-                    "member": self.due.member,
-                    "amount": str(self.due.amount),
-                    "key": self.due.key,
-                },
+            kept = self._record(
+                session, status=FAILED, claimed_at=None, last_error=message
             )
+            if kept:
+                problems.report(
+                    session,
+                    coop=self.coop.slug,
+                    kind=kind,
+                    subject=_subject(self.due.key),
+                    message=message,
+                    now=self.now,
+                    details={
+                        "member": self.due.member,
+                        "amount": str(self.due.amount),
+                        "key": self.due.key,
+                    },
+                )
         self.flushed.failed += 1
         self.flushed.failures.append(message)
         log.error("wallet.write.failed", **self.context, kind=kind, error=message)
 
     def _written(self, row_id: int) -> None:
         with self.sessions.begin() as session:
-            self._update(
+            self._record(
                 session,
                 status=WRITTEN,
+                claimed_at=None,
                 row_id=row_id,
                 written_at=self.now,
                 last_error="",
@@ -420,11 +524,19 @@ class _Write:
                 now=self.now,
             )
 
-    def _update(self, session: Session, **values: Any) -> None:
-        session.execute(
+    def _record(self, session: Session, **values: Any) -> bool:
+        """Change the row only while this process's claim on it holds; after a
+        takeover the other process owns the outcome."""
+        changed = session.execute(
             update(WalletWrite)
             .where(WalletWrite.id == self.due.pk)
-            .where(WalletWrite.status == PENDING)
+            .where(WalletWrite.status == SENDING)
+            .where(WalletWrite.attempts == self.attempt)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        kept = bool(changed.rowcount == 1)  # type: ignore[attr-defined]
+        if not kept:
+            log.warning("wallet.write.claim_lost", **self.context)
+
+        return kept

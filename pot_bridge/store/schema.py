@@ -573,7 +573,9 @@ class WalletWrite(Base):
     Stored in the transaction that books its ledger entry, before the shop is
     asked; `key` (the entry's key) is written into the row's details, so after
     a crash the member's rows tell whether the shop already holds it.
-    `status`: `pending`, `written` (`row_id` set) or `failed` (`last_error`).
+    `status`: `pending`, `sending` (a flush claimed it at `claimed_at`; other
+    processes leave it alone until the claim's lease runs out), `written`
+    (`row_id` set) or `failed` (`last_error`).
     """
 
     __tablename__ = "wallet_write"
@@ -595,6 +597,7 @@ class WalletWrite(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     written_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class WalletLink(Base):

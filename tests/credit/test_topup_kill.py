@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from pot_bridge.bridge import Bridge
 from pot_bridge.config import CoopCredit
+from pot_bridge.credit import wallet_write
 from pot_bridge.demo import sandbox_settings
 from pot_bridge.sandbox import SandboxShop
 from pot_bridge.sandbox.faults import Fault
@@ -111,6 +112,11 @@ def test_killed_while_the_shop_books_the_row_credits_the_member_once(
     child.wait(timeout=30)
 
     assert [(LEA, Decimal("50.00"), "deposit")] == ours(shop)  # stored, unheard
+    with synced.sessions.begin() as session:  # the dead run's claim runs out
+        held = select(WalletWrite).where(WalletWrite.status == "sending")
+        for write in session.scalars(held):
+            assert write.claimed_at is not None
+            write.claimed_at -= wallet_write.LEASE
     again = subprocess.run(
         argv, check=False, env=secrets(shop), capture_output=True, timeout=120
     )

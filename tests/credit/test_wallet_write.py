@@ -12,7 +12,7 @@ and member 2 (Lea) has rows of her own; the bridge books as user 14:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,8 @@ from pot_bridge.store.schema import WalletWrite
 from .test_topup import Killed, coop_config
 
 NOW = datetime(2026, 12, 9, 7, 0, tzinfo=UTC)
+# a crashed process's claim has run out
+LEASE_OVER = NOW + wallet_write.LEASE + timedelta(seconds=1)
 NOAH, LEA = 5, 2
 KEYS = {
     "T-1": "bank:CH6630808001234567890:T-1",
@@ -203,7 +205,8 @@ class TestFlush:
 
 
 class TestCrashes:
-    """The bridge dies between the shop's wallet and its own store, either way."""
+    """The bridge dies between the shop's wallet and its own store, either way;
+    its claim on the row holds until the lease runs out."""
 
     def test_killed_after_the_shop_stored_the_row(
         self,
@@ -211,7 +214,7 @@ class TestCrashes:
         sandbox: SandboxShop,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """The next flush finds the row by its mark and writes nothing."""
+        """The next flush after the lease finds the row by its mark."""
         queue(sessions, ("T-1", NOAH, "80.00"))
         real = PluginClient.add_transaction
 
@@ -223,9 +226,9 @@ class TestCrashes:
         with pytest.raises(Killed):
             wallet_write.flush(sessions, COOP, plugin_of(sandbox), NOW)
         monkeypatch.setattr(PluginClient, "add_transaction", real)
-        assert ("pending", None, 1) == writes(sessions)["T-1"]
+        assert ("sending", None, 1) == writes(sessions)["T-1"]
 
-        rerun = wallet_write.flush(sessions, COOP, plugin_of(sandbox), NOW)
+        rerun = wallet_write.flush(sessions, COOP, plugin_of(sandbox), LEASE_OVER)
 
         (row,) = marked(sandbox, "T-1")
         assert ("written", row.id, 2) == writes(sessions)["T-1"]
@@ -238,7 +241,7 @@ class TestCrashes:
         sandbox: SandboxShop,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """Booked and claimed, then dead: the next flush writes it once."""
+        """Booked and claimed, then dead: the flush after the lease writes it."""
         queue(sessions, ("T-1", NOAH, "80.00"))
         real = PluginClient.add_transaction
 
@@ -251,10 +254,11 @@ class TestCrashes:
         monkeypatch.setattr(PluginClient, "add_transaction", real)
         assert [] == marked(sandbox, "T-1")
 
-        rerun = wallet_write.flush(sessions, COOP, plugin_of(sandbox), NOW)
+        rerun = wallet_write.flush(sessions, COOP, plugin_of(sandbox), LEASE_OVER)
 
         assert 1 == len(marked(sandbox, "T-1"))
         assert (1, 0) == (rerun.written, rerun.found)
+        assert ("written", marked(sandbox, "T-1")[0].id, 2) == writes(sessions)["T-1"]
 
     def test_a_lost_answer_is_found_on_the_next_flush(
         self, sessions: sessionmaker[Session], sandbox: SandboxShop
