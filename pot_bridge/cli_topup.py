@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import structlog
+from sqlalchemy.exc import OperationalError
+
 from pot_bridge.bridge import Bridge
 from pot_bridge.config import CoopConfig
 from pot_bridge.credit import review, topup, wallet_write
@@ -18,6 +21,8 @@ from pot_bridge.errors import PotBridgeError, SkipItemError
 from pot_bridge.money import format_chf
 from pot_bridge.shop.plugin import PluginClient
 from pot_bridge.store.schema import BankCredit
+
+log = structlog.get_logger(__name__)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,8 +108,18 @@ def _import(coop: CoopConfig, files: list[str], bridge: Bridge) -> int:
             print(f"{name}: not read: {exc.message}")
             failed += 1
             continue
+        except OperationalError:
+            raise  # the store is down: nothing else can be read either
+        except Exception as exc:  # a bug met on one file must not stop the others
+            log.exception("topup.file_crashed", coop=coop.slug, file=name)
+            print(
+                f"{name}: the bridge failed on it ({type(exc).__name__}); it may be "
+                "read in part, the log has the details"
+            )
+            failed += 1
+            continue
         _print_imported(name, imported)
-        failed += bool(imported.problems)
+        failed += bool(imported.problems) or bool(imported.count(topup.CONFLICT))
 
     flushed = _flush(coop, bridge)
     return 1 if failed or flushed else 0
@@ -115,7 +130,8 @@ def _print_imported(name: str, imported: topup.Imported) -> None:
         f"{name}: {imported.kind} of {imported.iban}, "
         f"{len(imported.outcomes)} credit(s): {imported.count(topup.BOOKED)} "
         f"booked, {imported.count(topup.REVIEW)} for review, "
-        f"{imported.count('known')} read before"
+        f"{imported.count(topup.KNOWN)} read before, "
+        f"{imported.count(topup.CONFLICT)} in conflict with a credit read before"
     )
     for outcome in imported.outcomes:
         amount = f"{format_chf(outcome.amount)} {outcome.currency}"
@@ -125,6 +141,8 @@ def _print_imported(name: str, imported: topup.Imported) -> None:
             print(
                 f"  review  #{outcome.credit_id} {amount}: {_printable(outcome.reason)}"
             )
+        elif outcome.status == topup.CONFLICT:
+            print(f"  conflict  {_printable(outcome.reason)}")
     for problem in imported.problems:
         print(f"  not read: {_printable(problem)}")
 
@@ -175,10 +193,17 @@ def _flush(coop: CoopConfig, bridge: Bridge) -> int:
         )
         return 1
 
-    if flushed.written or flushed.found or flushed.failed or flushed.pending:
+    if (
+        flushed.written
+        or flushed.found
+        or flushed.failed
+        or flushed.pending
+        or (flushed.busy)
+    ):
+        busy = f", {flushed.busy} held by another process" if flushed.busy else ""
         print(
             f"wallet: {flushed.written} written, {flushed.found} found written "
-            f"before, {flushed.failed} failed, {flushed.pending} waiting"
+            f"before, {flushed.failed} failed, {flushed.pending} waiting{busy}"
         )
     for failure in flushed.failures:
         print(f"  failed: {failure}")

@@ -23,6 +23,8 @@ from pot_bridge.store.schema import BankCredit, Member
 
 log = structlog.get_logger(__name__)
 
+CREDIT_ID_MAX = 2**31 - 1  # BankCredit.id is a 32-bit integer on PostgreSQL
+
 
 class NotInReview(SkipItemError):
     """The credit does not exist in this coop, or was resolved before."""
@@ -49,8 +51,12 @@ def assign(
 ) -> BankCredit:
     """Book a waiting credit to `member`, in the caller's transaction."""
     credit = _waiting(session, coop, credit_id)
-    if member <= 0:
-        raise SkipItemError(f"{member} is not a member number", coop=coop.slug)
+    if not 0 < member <= topup.MEMBER_MAX:
+        raise SkipItemError(
+            f"{member} is not a member number (1 to {topup.MEMBER_MAX}): bank "
+            f"credit {credit_id} not assigned",
+            coop=coop.slug,
+        )
     known = session.scalar(
         select(Member.id).where(Member.coop == coop.slug, Member.customer_id == member)
     )
@@ -93,6 +99,8 @@ def ignore(
 
 def _waiting(session: Session, coop: CoopConfig, credit_id: int) -> BankCredit:
     """The credit, locked for this transaction, if it still waits."""
+    if not 0 < credit_id <= CREDIT_ID_MAX:  # no such id; the query would fail
+        raise NotInReview(f"no bank credit {credit_id}", coop=coop.slug)
     credit = session.scalars(
         select(BankCredit)
         .where(BankCredit.coop == coop.slug, BankCredit.id == credit_id)

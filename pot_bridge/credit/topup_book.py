@@ -2,17 +2,19 @@
 
 `keep_credit` stores a credit of a bank file under its IBAN and bank reference,
 so a credit read before is only `known`, and books it at once when
-`topup_match` finds its member without doubt. `book_credit` is the one way a
-credit is booked, whether by the import or by an admin's review
-(`pot_bridge.credit.review`).
+`topup_match` finds its member without doubt. A different credit under a bank
+reference already kept (another amount or member) is a `conflict`: it is not
+booked, and the admin is told, since one of the two files is wrong.
+`book_credit` is the one way a credit is booked, whether by the import or by
+an admin's review (`pot_bridge.credit.review`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 import structlog
 from sqlalchemy import select
@@ -22,7 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from pot_bridge import ledger, problems
 from pot_bridge.config import CoopConfig
 from pot_bridge.credit import wallet_write
-from pot_bridge.credit.topup_match import HOME_CURRENCY, Match, ReadCredit, match_credit
+from pot_bridge.credit.topup_match import (
+    HOME_CURRENCY,
+    Match,
+    ReadCredit,
+    match_credit,
+    named_member,
+)
 from pot_bridge.errors import SkipItemError
 from pot_bridge.ledger import accounts
 from pot_bridge.money import format_chf
@@ -32,11 +40,12 @@ log = structlog.get_logger(__name__)
 
 # what became of a `BankCredit`
 REVIEW, BOOKED, IGNORED = "review", "booked", "ignored"
+# what became of a credit read again: the same as kept, or a different one
+KNOWN, CONFLICT = "known", "conflict"
 REVIEW_PROBLEM = "topup.review"
+CONFLICT_PROBLEM = "topup.bank_ref_conflict"
 DEPOSIT_TEXT = "Einzahlung {day:%d.%m.%Y} Ref. {ref}"
 RETURN_TEXT = "Rückbuchung {day:%d.%m.%Y} Ref. {ref}"
-# a bank reference goes into a ledger key and a wallet row's mark
-_KEYABLE = re.compile(r"[^\s\]]+")
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class Outcome:
     bank_ref: str
     amount: Decimal
     currency: str
-    status: str  # booked, review, or known (read before)
+    status: str  # booked, review, known (read before) or conflict
     member: int | None
     reason: str = ""
 
@@ -63,7 +72,7 @@ def keep_credit(
     with sessions.begin() as session:
         known = _find(session, coop.slug, iban, fields.bank_ref)
         if known is not None:
-            return _outcome(known, "known")
+            return _read_again(session, coop, known, fields, now)
 
         credit = BankCredit(
             coop=coop.slug,
@@ -87,7 +96,7 @@ def keep_credit(
             known = _find(session, coop.slug, iban, fields.bank_ref)
             if known is None:
                 raise
-            return _outcome(known, "known")
+            return _read_again(session, coop, known, fields, now)
 
         match = match_credit(session, coop, fields)
         credit.member = match.member
@@ -110,8 +119,12 @@ def keep_credit(
 
 
 def entry_key(iban: str, bank_ref: str) -> str:
-    """The ledger key of a bank top-up."""
-    return f"bank:{iban}:{bank_ref}"
+    """The ledger key of a bank top-up.
+
+    The key ends a wallet row's mark, which holds no space or ']': those, and
+    '%' so that no two references share a key, are written as %XX (UTF-8).
+    """
+    return f"bank:{iban}:{_keyable(bank_ref)}"
 
 
 def book_credit(
@@ -130,13 +143,6 @@ def book_credit(
             "CHF only; ignore it and book what the bank credited in CHF by hand",
             coop=coop.slug,
         )
-    if not _KEYABLE.fullmatch(credit.bank_ref):
-        raise SkipItemError(
-            f"bank credit {credit.id}: bank reference {credit.bank_ref!r} cannot "
-            "name a booking (spaces or ']')",
-            coop=coop.slug,
-        )
-
     key = entry_key(credit.iban, credit.bank_ref)
     day = credit.booked_on or now.astimezone(coop.zone).date()
     text = (DEPOSIT_TEXT if credit.amount > 0 else RETURN_TEXT).format(
@@ -187,6 +193,13 @@ def _find(session: Session, coop: str, iban: str, bank_ref: str) -> BankCredit |
     ).one_or_none()
 
 
+def _keyable(bank_ref: str) -> str:
+    return "".join(
+        quote(c, safe="") if c.isspace() or c in "%]" or not c.isprintable() else c
+        for c in bank_ref
+    )
+
+
 def _outcome(credit: BankCredit, status: str) -> Outcome:
     return Outcome(
         credit_id=credit.id,
@@ -197,6 +210,90 @@ def _outcome(credit: BankCredit, status: str) -> Outcome:
         member=credit.member,
         reason=credit.reason if status == REVIEW else "",
     )
+
+
+def _read_again(
+    session: Session,
+    coop: CoopConfig,
+    known: BankCredit,
+    fields: ReadCredit,
+    now: datetime,
+) -> Outcome:
+    """A bank reference kept before: the same credit is `known`; a different
+    amount, currency or named member is a `conflict`, reported, not booked."""
+    was = named_member(coop, known.reference, known.message)
+    named = named_member(coop, fields.reference, fields.message)
+    same_member = was is None or named is None or was == named
+    if (
+        known.amount == fields.amount
+        and known.currency == fields.currency
+        and same_member
+    ):
+        return _outcome(known, KNOWN)
+
+    before = _described(known.amount, known.currency, was)
+    after = _described(fields.amount, fields.currency, named)
+    reason = (
+        f"bank reference {known.bank_ref} of account {known.iban} was read before "
+        f"as {before} (bank credit {known.id}, {known.source}), now as {after} "
+        f"({fields.source}); not booked: ask the bank which is right"
+    )
+    _report_conflict(session, coop, known, fields, named, reason, now)
+
+    return Outcome(
+        credit_id=known.id,
+        bank_ref=known.bank_ref,
+        amount=fields.amount,
+        currency=fields.currency,
+        status=CONFLICT,
+        member=named,
+        reason=reason,
+    )
+
+
+def _report_conflict(
+    session: Session,
+    coop: CoopConfig,
+    known: BankCredit,
+    fields: ReadCredit,
+    named: int | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """One problem per different credit: reading its file again counts up."""
+    subject = (
+        f"{known.iban}:{known.bank_ref} {fields.amount} {fields.currency} "
+        f"{named or '-'}"
+    )
+    problems.report(
+        session,
+        coop=coop.slug,
+        kind=CONFLICT_PROBLEM,
+        subject=subject[:200],
+        message=f"coop {coop.slug}: {reason}",
+        now=now,
+        details={
+            "iban": known.iban,
+            "bank_ref": known.bank_ref,
+            "amount_before": str(known.amount),
+            "amount_now": str(fields.amount),
+        },
+    )
+    log.warning(
+        "topup.bank_ref_conflict",
+        coop=coop.slug,
+        iban=known.iban,
+        bank_ref=known.bank_ref,
+        amount_before=str(known.amount),
+        amount_now=str(fields.amount),
+        source=fields.source,
+    )
+
+
+def _described(amount: Decimal, currency: str, member: int | None) -> str:
+    named = f" for member {member}" if member is not None else ""
+
+    return f"{format_chf(amount)} {currency}{named}"
 
 
 def _report_review(

@@ -5,7 +5,7 @@ creditor reference on a normal IBAN), else by the member number in the
 plugin's QR-bill message `TopUp <name> (<id>)`. A credit is booked at once only
 when nothing about it is in doubt; anything else (a reversal, a foreign
 currency, a reference of another coop, two members named, a member the store
-does not know) waits for an admin.
+does not know, a member number no WordPress user can have) waits for an admin.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from pot_bridge.bank.camt import Credit, SetAside
 from pot_bridge.bank.reference import (
+    is_qrr,
+    is_scor,
     member_of_message,
     member_of_qrr,
     member_of_scor,
@@ -28,6 +30,9 @@ from pot_bridge.config import CoopConfig
 from pot_bridge.store.schema import Member
 
 HOME_CURRENCY = "CHF"  # the ledger keeps no other
+# A WordPress user id, as PHP and JavaScript handle it exactly; far below the
+# store's 64-bit columns, so a number from a reference never overflows a query.
+MEMBER_MAX = 2**53
 _QRR_SHAPE = re.compile(r"[0-9]{27}")
 _SCOR_SHAPE = re.compile(r"RF[0-9]{2}[A-Z0-9]{1,21}")
 
@@ -47,6 +52,7 @@ class ReadCredit:
     debtor: str
     source: str
     reversal: bool = False
+    position: str = ""  # where in the file, for messages
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ def read_credit(credit: Credit, source: str) -> ReadCredit:
         message=credit.message or "",
         debtor=credit.debtor or "",
         source=source,
+        position=credit.position,
     )
 
 
@@ -89,12 +96,15 @@ def read_reversal(reversal: SetAside, source: str) -> ReadCredit:
         debtor="",
         source=source,
         reversal=True,
+        position=reversal.position,
     )
 
 
 def match_credit(session: Session, coop: CoopConfig, fields: ReadCredit) -> Match:
     """The member a credit names, and why it must wait for an admin if it must."""
-    by_ref, ref_kind, ref_doubt = _by_reference(coop, fields)
+    by_ref, ref_kind, ref_doubt = _by_reference(
+        coop, fields.reference, fields.reference_kind
+    )
     by_message = member_of_message(fields.message) if not fields.reversal else None
     member = by_ref or by_message
     matched_by = ref_kind if by_ref else "message" if by_message else ""
@@ -132,15 +142,33 @@ def match_credit(session: Session, coop: CoopConfig, fields: ReadCredit) -> Matc
     return Match(member, matched_by, "; ".join(doubts))
 
 
-def _by_reference(coop: CoopConfig, fields: ReadCredit) -> tuple[int | None, str, str]:
+def named_member(
+    coop: CoopConfig, reference: str | None, message: str | None
+) -> int | None:
+    """The member a credit's reference or message names, without asking the store.
+
+    Used to tell a credit read again from a different one under the same bank
+    reference; a stored credit keeps its reference and message as read.
+    """
+    kind = "QRR" if reference and is_qrr(reference) else None
+    kind = "SCOR" if reference and not kind and is_scor(reference) else kind
+    by_ref, _, _ = _by_reference(coop, reference, kind)
+
+    return by_ref or member_of_message(message)
+
+
+def _by_reference(
+    coop: CoopConfig, ref: str | None, ref_kind: str | None
+) -> tuple[int | None, str, str]:
     """(member, "qrr"/"scor", doubt) from the structured reference, if any."""
-    ref = fields.reference
     if not ref:
         return None, "", ""
     prefix = coop.credit.reference_prefix
     if coop.credit.uses_qrr:
-        if fields.reference_kind == "QRR":
+        if ref_kind == "QRR":
             found = member_of_qrr(ref, prefix)
+            if found and found > MEMBER_MAX:
+                return None, "", _too_large(ref, found)
             if found:
                 return found, "qrr", ""
             return (
@@ -156,8 +184,10 @@ def _by_reference(coop: CoopConfig, fields: ReadCredit) -> tuple[int | None, str
             f"reference {ref} is not a QR reference (the account is a QR-IBAN)",
         )
 
-    if fields.reference_kind == "SCOR":
+    if ref_kind == "SCOR":
         found = member_of_scor(ref, prefix)
+        if found and found > MEMBER_MAX:
+            return None, "", _too_large(ref, found)
         if found:
             return found, "scor", ""
         return (
@@ -168,6 +198,13 @@ def _by_reference(coop: CoopConfig, fields: ReadCredit) -> tuple[int | None, str
     if _SCOR_SHAPE.fullmatch(ref):
         return None, "", f"creditor reference {ref} has wrong check digits"
     return None, "", f"reference {ref} is not an RF creditor reference"
+
+
+def _too_large(ref: str, found: int) -> str:
+    return (
+        f"reference {ref} names member {found}, more than any member number "
+        f"(at most {MEMBER_MAX})"
+    )
 
 
 def _of(prefix: str) -> str:

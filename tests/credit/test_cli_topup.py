@@ -20,6 +20,8 @@ from pot_bridge import cli_topup
 from pot_bridge.bridge import Bridge
 from pot_bridge.config import CoopCredit
 from pot_bridge.credit import marker
+from pot_bridge.credit import topup as credit_topup
+from pot_bridge.credit.topup_match import ReadCredit
 from pot_bridge.demo import sandbox_settings
 from pot_bridge.errors import PotBridgeError
 from pot_bridge.ledger import balance
@@ -176,3 +178,113 @@ def test_a_wallet_that_stores_nothing_then_a_retry(
     assert "2 failed wallet row(s) queued again" in out
     assert "wallet: 2 written" in out
     assert 2 == len(ours(shop))
+
+
+def test_an_odd_file_is_read_around_what_cannot_be_kept(
+    bridge: Bridge, shop: SandboxShop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sub-Rappen and a 20-digit amount, a member number beyond 2^63, and
+    Jonas's (3) 5.00 (camt054_v08_odd_topups.xml)."""
+    odd = str(SAMPLES / "camt054_v08_odd_topups.xml")
+
+    code, out = topup(bridge, capsys, "import", "sandbox", odd)
+
+    assert 1 == code
+    assert "2 credit(s): 1 booked, 1 for review, 0 read before" in out
+    assert "amount 10.005 CHF is not a whole number of Rappen (cents)" in out
+    assert "amount 999999999999999999.99 CHF is more than the bridge books" in out
+    assert "names member 9999999999999999999999, more than any member" in out
+    assert "wallet: 1 written" in out
+    assert [(3, Decimal("5.00"), "deposit")] == ours(shop)
+
+
+def test_a_crash_on_one_file_does_not_stop_the_next(
+    bridge: Bridge,
+    shop: SandboxShop,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    odd = str(SAMPLES / "camt054_v08_odd_topups.xml")
+    real = credit_topup.keep_credit
+
+    def buggy(*args: object) -> credit_topup.Outcome:
+        fields = args[3]
+        assert isinstance(fields, ReadCredit)
+        if fields.source == odd:
+            raise RuntimeError("planted bug")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(credit_topup, "keep_credit", buggy)
+
+    code, out = topup(bridge, capsys, "import", "sandbox", odd, str(SAMPLES / QRR_FILE))
+
+    assert 1 == code
+    assert f"{odd}: the bridge failed on it (RuntimeError)" in out
+    assert "5 credit(s): 2 booked, 3 for review" in out
+    assert [(LEA, Decimal("50.00")), (NOAH, Decimal("80.00"))] == [
+        (member, amount) for member, amount, _ in ours(shop)
+    ]
+
+
+def test_a_known_bank_reference_with_another_credit_is_reported(
+    bridge: Bridge, shop: SandboxShop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """camt054_v08_reused_refs.xml reuses the morning's references."""
+    topup(bridge, capsys, "import", "sandbox", str(SAMPLES / QRR_FILE))
+
+    code, out = topup(
+        bridge,
+        capsys,
+        "import",
+        "sandbox",
+        str(SAMPLES / "camt054_v08_reused_refs.xml"),
+    )
+
+    assert 1 == code
+    assert (
+        "4 credit(s): 1 booked, 0 for review, 1 read before, 2 in conflict with a "
+        "credit read before"
+    ) in out
+    assert (
+        "  conflict  bank reference HZ-20261207-Q-01-001 of account "
+        f"{QR_IBAN} was read before as 50.00 CHF for member 2"
+    ) in out
+    assert [
+        (LEA, Decimal("50.00"), "deposit"),
+        (NOAH, Decimal("80.00"), "deposit"),
+        (3, Decimal("40.00"), "deposit"),
+    ] == ours(shop)
+
+
+def test_a_bank_reference_with_spaces_is_assigned_by_its_number(
+    bridge: Bridge, shop: SandboxShop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bank writes "HZ 20261209 Q 02"; Elena's (6) reference named 99."""
+    spaced = str(SAMPLES / "camt054_v08_spaced_refs.xml")
+    topup(bridge, capsys, "import", "sandbox", spaced)
+    _, listed = topup(bridge, capsys, "review", "sandbox")
+    elena = waiting_id(listed, "Elena Rossi")
+
+    code, out = topup(bridge, capsys, "assign", "sandbox", elena, "6")
+
+    assert 0 == code
+    assert (
+        f"bank credit {elena}: 15.00 CHF booked to member 6 "
+        f"({KEY}HZ%2020261209%20Q%2002#1)"
+    ) in out
+    assert [(4, Decimal("35.00"), "deposit"), (6, Decimal("15.00"), "deposit")] == (
+        ours(shop)
+    )
+
+
+def test_a_member_number_beyond_the_store_is_refused(
+    bridge: Bridge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topup(bridge, capsys, "import", "sandbox", str(SAMPLES / QRR_FILE))
+    _, listed = topup(bridge, capsys, "review", "sandbox")
+    leon = waiting_id(listed, "Leon Fischer")
+
+    code, out = topup(bridge, capsys, "assign", "sandbox", leon, str(2**64))
+
+    assert 1 == code
+    assert "18446744073709551616 is not a member number" in out

@@ -187,6 +187,18 @@ def test_a_reversal_assigned_takes_the_top_up_back(
             "ZKB-20261208-0005#1", 99, "member 99 is not a customer", id="unknown"
         ),
         pytest.param("ZKB-20261208-0005#1", 0, "0 is not a member number", id="zero"),
+        pytest.param(
+            "ZKB-20261208-0005#1",
+            2**53 + 1,
+            "9007199254740993 is not a member number",
+            id="beyond-user-ids",
+        ),
+        pytest.param(
+            "ZKB-20261208-0005#1",
+            2**64,
+            "18446744073709551616 is not a member number",
+            id="beyond-64-bits",
+        ),
     ],
 )
 def test_refused_assignments_book_nothing(
@@ -212,3 +224,40 @@ def test_another_coops_credit_is_not_found(sessions: sessionmaker[Session]) -> N
         assert [] == review.pending(session, other)
         with pytest.raises(review.NotInReview, match=f"no bank credit {number}"):
             review.ignore(session, other, number, "not ours", LATER)
+
+
+@pytest.mark.parametrize("number", [2**31, 2**64], ids=["beyond-32-bits", "beyond-64"])
+def test_an_id_beyond_the_store_is_not_found(
+    sessions: sessionmaker[Session], number: int
+) -> None:
+    with sessions.begin() as session:
+        with pytest.raises(review.NotInReview, match=f"no bank credit {number}"):
+            review.assign(session, SCOR_COOP, number, 4, "", LATER)
+        with pytest.raises(review.NotInReview, match=f"no bank credit {number}"):
+            review.ignore(session, SCOR_COOP, number, "not ours", LATER)
+
+
+def test_a_bank_reference_with_spaces_is_assigned(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The bank wrote "HZ 20261209 Q 02"; the reference named member 99."""
+    spaced = "camt054_v08_spaced_refs.xml"
+    coop = coop_config()
+    topup.import_file(sessions, coop, sample(spaced), spaced, LATER)
+
+    with sessions.begin() as session:
+        number = credit_id(session, "HZ 20261209 Q 02#1")
+        review.assign(session, coop, number, 6, "Elena's new account", LATER)
+
+    with sessions() as session:
+        assert journal(session).endswith(
+            """\
+2026-12-09 top_up bank:CH6630808001234567890:HZ%2020261209%20Q%2002#1
+  "Einzahlung 09.12.2026 Ref. HZ 20261209 Q 02#1"
+  bank        -15.00
+  member:6     15.00"""
+        )
+        assert [(4, Decimal("35.00")), (6, Decimal("15.00"))] == [
+            (member, amount) for member, amount, *_ in wallet_writes(session)[-2:]
+        ]
+        assert "HZ 20261209 Q 02#1" not in waiting_refs(session)
