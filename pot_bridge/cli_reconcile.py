@@ -121,13 +121,8 @@ def apply_newest(
     flushed = wallet_write.flush(
         bridge.sessions, coop, PluginClient(bridge.client(coop)), bridge.clock()
     )
-    busy = f", {flushed.busy} held by another process" if flushed.busy else ""
-    print(
-        f"wallet rows: {flushed.written} written, {flushed.found} found written "
-        f"before, {flushed.pending} pending, {flushed.failed} failed{busy}"
-    )
-    for failure in flushed.failures:
-        print(f"  {failure}")
+    for line in flushed.report():
+        print(line)
 
     return 1 if flushed.failed else 0
 

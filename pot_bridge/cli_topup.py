@@ -189,24 +189,12 @@ def _flush(coop: CoopConfig, bridge: Bridge) -> int:
         )
     except PotBridgeError as exc:
         print(
-            f"wallet: rows not written now ({exc.message}); they wait for the next run"
+            f"wallet rows: not written now ({exc.message}); they wait for the next run"
         )
         return 1
 
-    if (
-        flushed.written
-        or flushed.found
-        or flushed.failed
-        or flushed.pending
-        or (flushed.busy)
-    ):
-        busy = f", {flushed.busy} held by another process" if flushed.busy else ""
-        print(
-            f"wallet: {flushed.written} written, {flushed.found} found written "
-            f"before, {flushed.failed} failed, {flushed.pending} waiting{busy}"
-        )
-    for failure in flushed.failures:
-        print(f"  failed: {failure}")
+    for line in flushed.report():
+        print(line)
 
     return 1 if flushed.failed else 0
 

@@ -95,6 +95,17 @@ class Flushed:
     busy: int = 0
     failures: list[str] = field(default_factory=list)
 
+    def report(self) -> list[str]:
+        """What a command prints: the counts, then each failure."""
+        if not any((self.written, self.found, self.failed, self.pending, self.busy)):
+            return []
+        busy = f", {self.busy} held by another process" if self.busy else ""
+        counts = (
+            f"wallet rows: {self.written} written, {self.found} found written "
+            f"before, {self.failed} failed, {self.pending} waiting{busy}"
+        )
+        return [counts, *(f"  failed: {failure}" for failure in self.failures)]
+
 
 def plan(
     session: Session,

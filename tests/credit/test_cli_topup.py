@@ -86,7 +86,7 @@ def test_import_books_and_writes_the_wallet_once(
 
     assert 0 == code
     assert f"camt.054 of {QR_IBAN}, 5 credit(s): 2 booked, 3 for review" in out
-    assert "wallet: 2 written, 0 found written before, 0 failed, 0 waiting" in out
+    assert "wallet rows: 2 written, 0 found written before, 0 failed, 0 waiting" in out
     assert [
         (LEA, Decimal("50.00"), "deposit"),
         (NOAH, Decimal("80.00"), "deposit"),
@@ -167,7 +167,7 @@ def test_a_wallet_that_stores_nothing_then_a_retry(
     code, out = topup(bridge, capsys, "import", "sandbox", str(SAMPLES / QRR_FILE))
 
     assert 1 == code
-    assert "wallet: 0 written, 0 found written before, 2 failed, 0 waiting" in out
+    assert "wallet rows: 0 written, 0 found written before, 2 failed, 0 waiting" in out
     assert "failed: coop sandbox: wallet row for member 2 (50.00 CHF" in out
     assert [] == ours(shop)
 
@@ -176,7 +176,7 @@ def test_a_wallet_that_stores_nothing_then_a_retry(
 
     assert 0 == code
     assert "2 failed wallet row(s) queued again" in out
-    assert "wallet: 2 written" in out
+    assert "wallet rows: 2 written" in out
     assert 2 == len(ours(shop))
 
 
@@ -194,7 +194,7 @@ def test_an_odd_file_is_read_around_what_cannot_be_kept(
     assert "amount 10.005 CHF is not a whole number of Rappen (cents)" in out
     assert "amount 999999999999999999.99 CHF is more than the bridge books" in out
     assert "names member 9999999999999999999999, more than any member" in out
-    assert "wallet: 1 written" in out
+    assert "wallet rows: 1 written" in out
     assert [(3, Decimal("5.00"), "deposit")] == ours(shop)
 
 
