@@ -34,6 +34,7 @@ from pot_bridge.credit.order_findings import (
     Charge,
     cancelled_still_charged,
     charged_twice,
+    credited_twice,
     debits_without_order,
     order_charges,
     orders_without_debit,
@@ -67,6 +68,7 @@ __all__ = [
     "cancelled_still_charged",
     "chain_losses",
     "charged_twice",
+    "credited_twice",
     "debits_without_order",
     "duplicate_rows",
     "find",
@@ -109,6 +111,7 @@ def find(
         *debits,
         *charged_twice(charged, orders, wallet_methods, counted, lang),
         *cancelled_still_charged(charged, orders, wallet_methods, lang),
+        *credited_twice(charged, orders, lang),
         *unmatched_rows(rows, links, explained, lang),
         *ledger_checked(checked, lang),
     ]

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     DEBIT_WITHOUT_ORDER = "debit_without_order"  # the row's amount (signed)
     CHARGED_TWICE_IN_ROUND = "charged_twice_in_round"  # the earlier order's charge
     CANCELLED_STILL_CHARGED = "cancelled_still_charged"  # the charge not given back
+    CREDITED_TWICE = "credited_twice"  # what a refund gave back after a correction
     ROW_UNMATCHED = "row_unmatched"  # the row's amount (signed)
     LEDGER_BALANCE_DIFFERS = "ledger_balance_differs"  # kept − sum of postings
     LEDGER_ENTRY_UNBALANCED = "ledger_entry_unbalanced"  # sum of the postings
@@ -51,6 +52,8 @@ class ShopOrder:
     debited: bool = False
     replaced: bool = False
     refunded: Decimal = ZERO
+    # corrections applied for it as `cancelled_still_charged`
+    corrected: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)

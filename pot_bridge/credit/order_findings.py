@@ -181,6 +181,47 @@ def charged_twice(
     return found
 
 
+def credited_twice(
+    charged: Mapping[int, list[Charge]],
+    orders: Mapping[int, ShopOrder],
+    lang: str,
+) -> list[Found]:
+    """Cancelled orders whose charge came back twice: once by a correction an
+    admin applied, then again by a refund in the shop. Proposes taking the
+    excess back."""
+    w = words(lang)
+
+    found = []
+    for order in orders.values():
+        if order.corrected <= 0:
+            continue
+        first = next(iter(charged.get(order.order_id, [])), None)
+        charge = -first.row.amount if first is not None else order.total
+        excess = order.corrected + order.refunded - charge
+        if excess <= 0:
+            continue
+        text = w["reconcile_text_credited_twice"].format(
+            order=order.order_id,
+            charged=chf(charge),
+            corrected=chf(order.corrected),
+            refunded=chf(order.refunded),
+            amount=chf(excess),
+        )
+        found.append(
+            Found(
+                Kind.CREDITED_TWICE,
+                order.member,
+                excess,
+                text,
+                row_id=first.row.id if first is not None else None,
+                order_id=order.order_id,
+                correction=-excess,
+            )
+        )
+
+    return found
+
+
 def cancelled_still_charged(
     charged: Mapping[int, list[Charge]],
     orders: Mapping[int, ShopOrder],
@@ -202,7 +243,7 @@ def cancelled_still_charged(
         first = next(iter(charged.get(order.order_id, [])), None)
         if first is None or first.kind is RowKind.ORDER_ADJUSTMENT:
             continue
-        owed = -first.row.amount - order.refunded
+        owed = -first.row.amount - order.refunded - order.corrected
         if owed <= 0:
             continue
         text = w["reconcile_text_cancelled_still_charged"].format(

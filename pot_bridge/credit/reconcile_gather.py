@@ -16,13 +16,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pot_bridge.config import CoopConfig
-from pot_bridge.credit.found import ShopOrder
+from pot_bridge.credit.found import Kind, ShopOrder
 from pot_bridge.credit.wallet_findings import UNMATCHED_LINKS
 from pot_bridge.ledger import Finding as LedgerFinding
 from pot_bridge.ledger import balances, check
 from pot_bridge.ledger.accounts import member_id
 from pot_bridge.money import ZERO
-from pot_bridge.store.schema import JournalEntry, Order, Refund, WalletLink
+from pot_bridge.store.schema import (
+    JournalEntry,
+    Order,
+    Reconciliation,
+    ReconciliationFinding,
+    Refund,
+    WalletLink,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ def shop_orders(session: Session, coop: CoopConfig) -> dict[int, ShopOrder]:
         if paid_back is not False:  # unknown counts as given back: no proposal
             refunded[order_id] += amount
 
+    corrected = applied_corrections(session, coop.slug)
+
     orders = session.execute(
         select(
             Order.order_id,
@@ -105,9 +114,30 @@ def shop_orders(session: Session, coop: CoopConfig) -> dict[int, ShopOrder]:
             debited=order_id in debited,
             replaced=order_id in replaced,
             refunded=refunded.get(order_id, ZERO),
+            corrected=corrected.get(order_id, ZERO),
         )
         for order_id, customer, status, method, round_key, total in orders
     }
+
+
+def applied_corrections(session: Session, coop: str) -> dict[int, Decimal]:
+    """Per order, the charge an admin gave back with `--apply` for a
+    cancelled order (`cancelled_still_charged`)."""
+    rows = session.execute(
+        select(ReconciliationFinding.order_id, ReconciliationFinding.correction)
+        .join(Reconciliation, Reconciliation.id == ReconciliationFinding.run_pk)
+        .where(
+            Reconciliation.coop == coop,
+            ReconciliationFinding.kind == str(Kind.CANCELLED_STILL_CHARGED),
+            ReconciliationFinding.status == "applied",
+        )
+    ).tuples()
+    corrected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for order_id, correction in rows:
+        if order_id is not None and correction is not None:
+            corrected[order_id] += correction
+
+    return corrected
 
 
 def debited_orders(session: Session, coop: str) -> set[int]:

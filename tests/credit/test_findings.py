@@ -278,6 +278,24 @@ def test_a_cancelled_order_given_back_otherwise_is_not_proposed(
     assert [] == table(found)
 
 
+def test_a_refund_after_the_applied_correction_is_taken_back() -> None:
+    charge = Decimal("16.60")
+    # the admin applied the correction, then the shop refunded the order too
+    shop = lea_orders("cancelled", corrected=charge, refunded=Decimal("10.00"))
+
+    found = run(lea_rows(), shop)
+
+    excess = Decimal("10.00")
+    assert [("credited_twice", 2, excess, 16, 131, -excess)] == table(found)
+    assert "16.60" in found[0].text
+
+
+def test_a_correction_alone_is_no_finding() -> None:
+    shop = lea_orders("cancelled", corrected=Decimal("16.60"))
+
+    assert [] == table(run(lea_rows(), shop))
+
+
 def test_a_re_order_netted_by_the_plugin_is_not_charged_twice() -> None:
     rows = wallet("""
         row 18 Mia 100.00 100.00 deposit "Einzahlung TWINT"

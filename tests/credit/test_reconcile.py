@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pot_bridge.config import CoopConfig
 from pot_bridge.credit import reconcile_report
 from pot_bridge.credit.reconcile import ReconcileAborted, ReconcileFailed, reconcile
+from pot_bridge.credit.reconcile_gather import applied_corrections
 from pot_bridge.errors import ShopAuthError, ShopBadResponse, ShopUnavailable
 from pot_bridge.ledger.wallet_rows import WalletRow
 from pot_bridge.problems import open_problems
@@ -342,3 +343,31 @@ def test_a_run_that_succeeds_again_clears_the_problem(
         assert [] == open_problems(session, SLUG)
         stored = session.scalar(select(func.count()).select_from(ReconciliationFinding))
     assert 0 == stored
+
+
+def test_corrections_applied_for_cancelled_orders_are_summed_per_order(
+    sessions: sessionmaker[Session],
+) -> None:
+    def finding(order: int, amount: str, status: str) -> ReconciliationFinding:
+        return ReconciliationFinding(
+            kind="cancelled_still_charged",
+            member=6,
+            amount=Decimal(amount),
+            order_id=order,
+            correction=Decimal(amount),
+            status=status,
+        )
+
+    with sessions.begin() as session:
+        run = Reconciliation(coop="nord", ran_at=NOW, members=1, wallet_rows=1)
+        run.findings = [
+            finding(138, "11.80", "applied"),
+            finding(140, "5.00", "declined"),
+            finding(141, "7.00", "open"),
+        ]
+        other = Reconciliation(coop="sued", ran_at=NOW, members=1, wallet_rows=1)
+        other.findings = [finding(138, "3.00", "applied")]
+        session.add_all([run, other])
+
+    with sessions() as session:
+        assert {138: Decimal("11.80")} == applied_corrections(session, "nord")
