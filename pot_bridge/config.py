@@ -286,7 +286,7 @@ class CoopCredit(Strict):
         return value
 
     @model_validator(mode="after")
-    def _prefix_fits_iban(self) -> CoopCredit:
+    def _account_settings_fit(self) -> CoopCredit:
         if self.iban is None:
             if self.low_balance is not None:
                 raise ValueError(

@@ -30,8 +30,7 @@ from pot_bridge.config import (
     SmtpConfig,
 )
 from pot_bridge.credit.qrbill import qrbill_pdf
-from pot_bridge.ledger import balances
-from pot_bridge.ledger.accounts import member_id
+from pot_bridge.credit.reconcile_gather import member_balances
 from pot_bridge.mailcatcher import MailCatcher
 from pot_bridge.sandbox import SandboxShop, seed_coop
 from pot_bridge.sandbox.bank import Payment, camt054
@@ -186,12 +185,9 @@ def _credit_text(bridge: Bridge, shop: SandboxShop, state_dir: Path) -> str:
     QR-bill on disk."""
     coop = bridge.settings.coops[0]
     with bridge.sessions() as session:
-        kept = balances(session, coop.slug)
+        kept = member_balances(session, coop.slug)
     lines = ["", "Members' credit: the ledger beside the shop's wallet"]
-    for code, amount in sorted(kept.items(), key=lambda item: len(item[0])):
-        number = member_id(code)
-        if number is None:
-            continue
+    for number, amount in sorted(kept.items()):
         wallet = shop.state.wallet.balance(number)
         mark = "" if wallet == amount else "   <- see the credit report"
         lines.append(f"  member {number:>3}  {amount:>8} CHF   wallet {wallet}{mark}")
